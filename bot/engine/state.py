@@ -1,0 +1,98 @@
+"""A woman's session: plain, versioned, serialisable data the engine owns.
+
+The state holds only choices she made by tapping (language, country, the
+pregnant flag, where she is in a flow, what she is browsing in the directory).
+It never holds text she typed, her name or any Telegram id: the store keys it
+by an HMAC and saves ``to_dict()`` as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+SCHEMA = 1
+LANGS = ("uk", "ru", "en")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_STEP_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+
+class Status(StrEnum):
+    """Where the conversation stands."""
+
+    ACTIVE = "active"  # answering from the flows
+    WAITING = "waiting"  # waiting for a specific input (a city, a language, a country)
+    HANDOVER = "handover"  # her messages go to a peer consultant
+    ENDED = "ended"  # quick exit or forget: nothing more is kept
+
+
+class Waiting(StrEnum):
+    """What the engine waits for when ``status`` is ``waiting``."""
+
+    NOTHING = ""
+    CITY = "city"
+    LANGUAGE = "language"
+    COUNTRY = "country"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """One woman's session. Immutable: the engine returns a new one each turn."""
+
+    schema: int = SCHEMA
+    flow: str = "main"
+    step: str = "menu"
+    lang: str = ""  # "" until chosen; one of LANGS
+    country: str = ""  # "" until chosen or skipped; ISO 3166-1 alpha-2 or "XX" (other)
+    pregnant: bool = False  # only ever set by a button she tapped
+    status: Status = Status.ACTIVE
+    waiting: Waiting = Waiting.NOTHING
+    find_needs: tuple[str, ...] = ()  # the directory filters she chose
+    find_city: str = ""  # a city id from the directory, never her typed text
+    find_near: tuple[float, float] | None = None  # rounded to ~1 km, dropped after use
+    find_page: int = 0
+    case: str = ""  # hand-over case number while a case is open
+    extra: dict[str, Any] = field(default_factory=dict)  # reserved for adapters; must stay JSON
+
+    def __post_init__(self) -> None:
+        if self.lang and self.lang not in LANGS:
+            raise ValueError(f"unknown language {self.lang!r}")
+        if self.country and not _COUNTRY.match(self.country):
+            raise ValueError(f"country must be two capital letters, got {self.country!r}")
+        if not _STEP_ID.match(f"{self.flow}.{self.step}"):
+            raise ValueError(f"bad step id {self.flow}.{self.step!r}")
+
+    @property
+    def step_id(self) -> str:
+        return f"{self.flow}.{self.step}"
+
+    def at(self, step_id: str) -> State:
+        """Return this state moved to ``step_id`` (``flow.step``)."""
+        flow, _, step = step_id.partition(".")
+        return replace(self, flow=flow, step=step)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = str(self.status)
+        data["waiting"] = str(self.waiting)
+        data["find_needs"] = list(self.find_needs)
+        data["find_near"] = list(self.find_near) if self.find_near else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        """Read a stored state; unknown keys from a newer schema are dropped."""
+        schema = int(data.get("schema", SCHEMA))
+        if schema > SCHEMA:
+            raise ValueError(f"state schema {schema} is newer than this code ({SCHEMA})")
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["schema"] = SCHEMA
+        kwargs["status"] = Status(kwargs.get("status", Status.ACTIVE))
+        kwargs["waiting"] = Waiting(kwargs.get("waiting", Waiting.NOTHING))
+        kwargs["find_needs"] = tuple(kwargs.get("find_needs") or ())
+        near = kwargs.get("find_near")
+        kwargs["find_near"] = (float(near[0]), float(near[1])) if near else None
+        return cls(**kwargs)
