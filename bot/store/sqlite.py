@@ -1,0 +1,513 @@
+"""SQLite backend of the store: one local file in WAL mode, one writer, versioned schema.
+
+Writes are serialised by an ``asyncio.Lock`` on one writer connection and run
+as ``BEGIN IMMEDIATE`` transactions, so a write never waits to upgrade a read
+lock (the usual source of "database is locked"). Reads go to a second,
+read-only connection that sees only committed rows. ``secure_delete`` and a
+WAL checkpoint after each deletion make forgotten rows unreadable in the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+
+from bot.engine.state import State
+from bot.errors import StoreError
+
+from .base import (
+    CASE_TTL,
+    MAX_UPDATE_TRIES,
+    MESSAGE_TTL,
+    SESSION_TTL,
+    Case,
+    ConflictError,
+    CounterRow,
+    PurgeCounts,
+    Store,
+    Update,
+    Versioned,
+    decode_state,
+    encode_state,
+    faults,
+    fresh_number,
+    moment,
+    seconds,
+)
+from .keys import SessionKey, _restore
+
+log = logging.getLogger("podruga.store")
+# aiosqlite logs every call with its parameters at DEBUG: keep them out of any log.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+BUSY_TIMEOUT_MS = 10_000  # another process (a second CLI) may hold the file briefly
+_FAULTS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, ValueError)
+
+# Ordered migrations: entry i brings the schema from version i to i + 1. Never edit a
+# shipped entry; append a new one. PostgreSQL has the same list in postgres.py.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE sessions (
+            key TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            touched INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX sessions_touched ON sessions (touched)",
+        """CREATE TABLE messages (
+            key TEXT NOT NULL,
+            message_id INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (key, message_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX messages_at ON messages (at)",
+        """CREATE TABLE cases (
+            number TEXT PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            link BLOB NOT NULL,
+            opened INTEGER NOT NULL,
+            blocked INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX cases_opened ON cases (opened)",
+        """CREATE TABLE relays (
+            staff_message_id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL REFERENCES cases (number) ON DELETE CASCADE,
+            at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX relays_number ON relays (number)",
+        """CREATE TABLE counters (
+            day TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            country TEXT NOT NULL,
+            questions INTEGER NOT NULL,
+            unanswered INTEGER NOT NULL,
+            PRIMARY KEY (day, topic, lang, country)
+        ) WITHOUT ROWID""",
+    ),
+)
+
+
+class SqliteStore(Store):
+    """The embedded default: a file under the user's data directory (or ``:memory:``)."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+        self._memory = self.path == ":memory:"
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # -- lifetime -------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        try:
+            if not self._memory:
+                _prepare_file(Path(self.path))
+            self._writer = await self._connect()
+            await self._check(self._writer)
+            applied = await self._migrate(self._writer)
+            if not self._memory:
+                self._reader = await self._connect(read_only=True)
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, StoreError):
+                raise
+            if isinstance(exc, _FAULTS):
+                raise StoreError(self._unusable(exc)) from exc
+            raise
+        log.info("store opened: sqlite, schema version %d, %d migrations applied",
+                 len(MIGRATIONS), applied)
+
+    async def close(self) -> None:
+        for attr in ("_reader", "_writer"):
+            db: aiosqlite.Connection | None = getattr(self, attr)
+            setattr(self, attr, None)
+            if db is not None:
+                with contextlib.suppress(*_FAULTS):
+                    await db.close()
+
+    def _unusable(self, exc: BaseException) -> str:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return (
+            f"the database file {self.path} cannot be used ({detail}): check that its folder "
+            "is writable, or move a damaged file away and restore a backup "
+            "(PODRUGA_DB chooses another file)"
+        )
+
+    async def _connect(self, read_only: bool = False) -> aiosqlite.Connection:
+        db = await aiosqlite.connect(
+            self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if read_only:
+                await db.execute("PRAGMA query_only = ON")
+            else:
+                mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+                if not self._memory and next(iter(mode))[0] != "wal":
+                    raise StoreError(f"the database file {self.path} cannot use WAL mode")
+                # NORMAL is durable in WAL mode except for the very last commits on power loss.
+                await db.execute("PRAGMA synchronous = NORMAL")
+                # Deleted rows are overwritten with zeros, not left in free pages.
+                await db.execute("PRAGMA secure_delete = ON")
+                await db.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def _check(self, db: aiosqlite.Connection) -> None:
+        rows = list(await db.execute_fetchall("PRAGMA quick_check"))
+        if [tuple(r) for r in rows] != [("ok",)]:
+            raise StoreError(
+                f"the database file {self.path} is damaged (integrity check failed): "
+                "move it away and restore a backup"
+            )
+
+    async def _migrate(self, db: aiosqlite.Connection) -> int:
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+                )
+                rows = await db.execute_fetchall(
+                    "SELECT coalesce(max(version), 0) FROM schema_migrations"
+                )
+                current = int(next(iter(rows))[0])
+                if current > len(MIGRATIONS):
+                    raise StoreError(
+                        f"the database file {self.path} is at schema version {current}, newer "
+                        f"than this program ({len(MIGRATIONS)}): upgrade podruga"
+                    )
+                for version in range(current + 1, len(MIGRATIONS) + 1):
+                    for statement in MIGRATIONS[version - 1]:
+                        await db.execute(statement)
+                    await db.execute(
+                        "INSERT INTO schema_migrations (version) VALUES (?)", (version,)
+                    )
+                await db.execute("COMMIT")
+            except BaseException:
+                await _rollback(db)
+                raise
+        return len(MIGRATIONS) - current
+
+    async def schema_version(self) -> int:
+        async with self._reading("read the schema version") as db:
+            rows = await db.execute_fetchall("SELECT max(version) FROM schema_migrations")
+        return int(next(iter(rows))[0])
+
+    # -- plumbing -------------------------------------------------------------------
+    def _live(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StoreError("the store is not open")
+        return self._writer
+
+    @contextlib.asynccontextmanager
+    async def _reading(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
+        writer = self._live()
+        if self._reader is None:  # ":memory:" has one connection: reads wait for writes
+            async with self._lock:
+                with faults(action, _FAULTS):
+                    yield writer
+        else:
+            with faults(action, _FAULTS):
+                yield self._reader
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; statements inside must run under ``faults`` themselves."""
+        db = self._live()
+        async with self._lock:
+            with faults(action, _FAULTS):
+                await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                with faults(action, _FAULTS):
+                    await db.execute("COMMIT")
+            except BaseException:
+                await _rollback(db)
+                raise
+
+    async def _scrub(self) -> None:
+        """Fold the WAL into the file and truncate it, so deleted rows leave no old copy."""
+        db = self._live()
+        if self._memory:
+            return
+        async with self._lock:
+            with faults("clean up after a deletion", _FAULTS):
+                await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- sessions -------------------------------------------------------------------
+    async def load_versioned(self, key: SessionKey) -> Versioned | None:
+        async with self._reading("load a session") as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT state, version FROM sessions WHERE key = ?", (key.hex,)
+                )
+            )
+        if not rows:
+            return None
+        return Versioned(decode_state(rows[0][0]), int(rows[0][1]))
+
+    async def save_session(
+        self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
+    ) -> int:
+        params = (key.hex, encode_state(state), seconds(now))
+        async with self._writing("save a session") as db:
+            with faults("save a session", _FAULTS):
+                if expect is None:
+                    rows = await db.execute_fetchall(_UPSERT, params)
+                elif expect == 0:
+                    rows = await db.execute_fetchall(_INSERT_NEW, params)
+                else:
+                    rows = await db.execute_fetchall(_UPDATE_IF, (*params[1:], key.hex, expect))
+                found = list(rows)
+            if not found:
+                raise ConflictError("her session was changed by another update: load it again")
+        return int(found[0][0])
+
+    async def update_session(self, key: SessionKey, fn: Update, now: datetime) -> State | None:
+        when = seconds(now)
+        async with self._writing("update a session") as db:
+            with faults("update a session", _FAULTS):
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT state FROM sessions WHERE key = ?", (key.hex,)
+                    )
+                )
+            old = decode_state(rows[0][0]) if rows else None
+            new = fn(old)
+            with faults("update a session", _FAULTS):
+                if new is None:
+                    await db.execute("DELETE FROM sessions WHERE key = ?", (key.hex,))
+                else:
+                    await db.execute(_UPSERT_PLAIN, (key.hex, encode_state(new), when))
+        return new
+
+    async def forget(self, key: SessionKey) -> None:
+        async with self._writing("forget a session") as db:
+            with faults("forget a session", _FAULTS):
+                for statement in _FORGET:
+                    await db.execute(statement, (key.hex,))
+        await self._scrub()
+
+    # -- quick exit -----------------------------------------------------------------
+    async def remember_messages(
+        self, key: SessionKey, message_ids: list[int], now: datetime
+    ) -> None:
+        rows = [(key.hex, _message_id(m), seconds(now)) for m in message_ids]
+        if not rows:
+            return
+        async with self._writing("remember message ids") as db:
+            with faults("remember message ids", _FAULTS):
+                await db.executemany(
+                    "INSERT INTO messages (key, message_id, at) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    rows,
+                )
+
+    async def message_ids(self, key: SessionKey, now: datetime) -> list[int]:
+        cutoff = seconds(now - MESSAGE_TTL)
+        async with self._reading("read message ids") as db:
+            rows = await db.execute_fetchall(
+                "SELECT message_id FROM messages WHERE key = ? AND at > ? ORDER BY message_id",
+                (key.hex, cutoff),
+            )
+        return [int(r[0]) for r in rows]
+
+    async def forget_messages(self, key: SessionKey) -> None:
+        async with self._writing("forget message ids") as db:
+            with faults("forget message ids", _FAULTS):
+                await db.execute("DELETE FROM messages WHERE key = ?", (key.hex,))
+
+    # -- expiry ---------------------------------------------------------------------
+    async def purge_expired(
+        self, now: datetime, session_ttl: timedelta = SESSION_TTL
+    ) -> PurgeCounts:
+        cutoffs = (seconds(now - session_ttl), seconds(now - MESSAGE_TTL), seconds(now - CASE_TTL))
+        async with self._writing("purge expired rows") as db:
+            with faults("purge expired rows", _FAULTS):
+                counts = []
+                for statement, cutoff in zip(_PURGE, cutoffs, strict=True):
+                    cursor = await db.execute(statement, (cutoff,))
+                    counts.append(max(cursor.rowcount, 0))
+                await db.execute(
+                    "DELETE FROM relays WHERE number NOT IN (SELECT number FROM cases)"
+                )
+        result = PurgeCounts(*counts)
+        if any(counts):
+            await self._scrub()
+        return result
+
+    # -- counters -------------------------------------------------------------------
+    async def count(
+        self, day: date, topic: str | None, lang: str, country: str, answered: bool
+    ) -> None:
+        async with self._writing("count a question") as db:
+            with faults("count a question", _FAULTS):
+                await db.execute(
+                    "INSERT INTO counters VALUES (?, ?, ?, ?, 1, ?) "
+                    "ON CONFLICT (day, topic, lang, country) DO UPDATE SET "
+                    "questions = questions + 1, unanswered = unanswered + excluded.unanswered",
+                    (day.isoformat(), topic or "", lang, country, 0 if answered else 1),
+                )
+
+    async def stats(self, since: date) -> list[CounterRow]:
+        async with self._reading("read the counters") as db:
+            rows = await db.execute_fetchall(
+                "SELECT day, topic, lang, country, questions, unanswered FROM counters "
+                "WHERE day >= ? ORDER BY day, topic, lang, country",
+                (since.isoformat(),),
+            )
+        return [
+            CounterRow(date.fromisoformat(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]))
+            for r in rows
+        ]
+
+    # -- hand-over cases ------------------------------------------------------------
+    async def open_case(self, key: SessionKey, link: bytes, now: datetime) -> str:
+        async with self._writing("open a case") as db:
+            with faults("open a case", _FAULTS):
+                rows = list(
+                    await db.execute_fetchall(
+                        "UPDATE cases SET link = ? WHERE key = ? RETURNING number",
+                        (bytes(link), key.hex),
+                    )
+                )
+                if rows:
+                    return str(rows[0][0])
+                for attempt in range(MAX_UPDATE_TRIES * 4):
+                    rows = list(
+                        await db.execute_fetchall(
+                            "INSERT INTO cases (number, key, link, opened) VALUES (?, ?, ?, ?) "
+                            "ON CONFLICT (number) DO NOTHING RETURNING number",
+                            (fresh_number(attempt), key.hex, bytes(link), seconds(now)),
+                        )
+                    )
+                    if rows:
+                        return str(rows[0][0])
+        raise StoreError("no free case number was found: close old cases")
+
+    async def get_case(self, number: str) -> Case | None:
+        async with self._reading("read a case") as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT number, key, link, opened, blocked FROM cases WHERE number = ?",
+                    (number,),
+                )
+            )
+        if not rows:
+            return None
+        r = rows[0]
+        return Case(str(r[0]), _restore(str(r[1])), bytes(r[2]), moment(int(r[3])), bool(r[4]))
+
+    async def case_for(self, key: SessionKey) -> str | None:
+        async with self._reading("read a case") as db:
+            rows = list(
+                await db.execute_fetchall("SELECT number FROM cases WHERE key = ?", (key.hex,))
+            )
+        return str(rows[0][0]) if rows else None
+
+    async def close_case(self, number: str) -> bool:
+        async with self._writing("close a case") as db:
+            with faults("close a case", _FAULTS):
+                await db.execute("DELETE FROM relays WHERE number = ?", (number,))
+                cursor = await db.execute("DELETE FROM cases WHERE number = ?", (number,))
+                closed = cursor.rowcount > 0
+        if closed:
+            await self._scrub()
+        return closed
+
+    async def set_blocked(self, number: str, blocked: bool) -> bool:
+        async with self._writing("block a case") as db:
+            with faults("block a case", _FAULTS):
+                cursor = await db.execute(
+                    "UPDATE cases SET blocked = ? WHERE number = ?", (int(blocked), number)
+                )
+                return cursor.rowcount > 0
+
+    async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
+        async with self._writing("record a relayed message") as db:
+            with faults("record a relayed message", _FAULTS):
+                cursor = await db.execute(
+                    "INSERT INTO relays (staff_message_id, number, at) "
+                    "SELECT ?, number, ? FROM cases WHERE number = ? "
+                    "ON CONFLICT (staff_message_id) DO UPDATE SET number = excluded.number, "
+                    "at = excluded.at",
+                    (_message_id(staff_message_id), seconds(now), number),
+                )
+                return cursor.rowcount > 0
+
+    async def case_for_relay(self, staff_message_id: int) -> str | None:
+        async with self._reading("read a relayed message") as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT number FROM relays WHERE staff_message_id = ?",
+                    (_message_id(staff_message_id),),
+                )
+            )
+        return str(rows[0][0]) if rows else None
+
+
+_UPSERT = (
+    "INSERT INTO sessions (key, state, version, touched) VALUES (?, ?, 1, ?) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, version = sessions.version + 1, "
+    "touched = excluded.touched RETURNING version"
+)
+_UPSERT_PLAIN = _UPSERT.removesuffix(" RETURNING version")
+_INSERT_NEW = (
+    "INSERT INTO sessions (key, state, version, touched) VALUES (?, ?, 1, ?) "
+    "ON CONFLICT (key) DO NOTHING RETURNING version"
+)
+_UPDATE_IF = (
+    "UPDATE sessions SET state = ?, touched = ?, version = version + 1 "
+    "WHERE key = ? AND version = ? RETURNING version"
+)
+_FORGET = (
+    "DELETE FROM relays WHERE number IN (SELECT number FROM cases WHERE key = ?)",
+    "DELETE FROM cases WHERE key = ?",
+    "DELETE FROM messages WHERE key = ?",
+    "DELETE FROM sessions WHERE key = ?",
+)
+_PURGE = (
+    "DELETE FROM sessions WHERE touched <= ?",
+    "DELETE FROM messages WHERE at <= ?",
+    "DELETE FROM cases WHERE opened <= ?",
+)
+
+
+def _message_id(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("message ids are ints")
+    return value
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the folder (0700) and the file (0600) so no other local user can read them."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    # Unconditional: a BEGIN queued before a cancellation may not have run yet when we look.
+    try:
+        await db.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        pass  # no transaction was open
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("rollback failed: %s", type(exc).__name__)
