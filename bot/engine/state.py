@@ -50,8 +50,7 @@ class State:
     status: Status = Status.ACTIVE
     waiting: Waiting = Waiting.NOTHING
     find_needs: tuple[str, ...] = ()  # the directory filters she chose
-    find_city: str = ""  # a city id from the directory, never her typed text
-    find_near: tuple[float, float] | None = None  # rounded to ~1 km, dropped after use
+    find_city: str = ""  # a city id from the directory (the nearest one for a location), never her text
     find_page: int = 0
     case: str = ""  # hand-over case number while a case is open
     extra: dict[str, Any] = field(default_factory=dict)  # reserved for adapters; must stay JSON
@@ -78,7 +77,6 @@ class State:
         data["status"] = str(self.status)
         data["waiting"] = str(self.waiting)
         data["find_needs"] = list(self.find_needs)
-        data["find_near"] = list(self.find_near) if self.find_near else None
         return data
 
     @classmethod
@@ -93,6 +91,4 @@ class State:
         kwargs["status"] = Status(kwargs.get("status", Status.ACTIVE))
         kwargs["waiting"] = Waiting(kwargs.get("waiting", Waiting.NOTHING))
         kwargs["find_needs"] = tuple(kwargs.get("find_needs") or ())
-        near = kwargs.get("find_near")
-        kwargs["find_near"] = (float(near[0]), float(near[1])) if near else None
         return cls(**kwargs)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -265,8 +266,6 @@ class Store(abc.ABC):
 
 def fresh_number(attempt: int, digits: int = 4) -> str:
     """A short random case number; longer after several clashes with open cases."""
-    import secrets
-
     width = digits if attempt < 8 else digits + 2
     low = 10 ** (width - 1)
     return f"K-{low + secrets.randbelow(9 * low)}"

@@ -127,8 +127,11 @@ class SqliteStore(Store):
             if isinstance(exc, _FAULTS):
                 raise StoreError(self._unusable(exc)) from exc
             raise
-        log.info("store opened: sqlite, schema version %d, %d migrations applied",
-                 len(MIGRATIONS), applied)
+        log.info(
+            "store opened: sqlite, schema version %d, %d migrations applied",
+            len(MIGRATIONS),
+            applied,
+        )
 
     async def close(self) -> None:
         for attr in ("_reader", "_writer"):
@@ -393,7 +396,7 @@ class SqliteStore(Store):
                     rows = list(
                         await db.execute_fetchall(
                             "INSERT INTO cases (number, key, link, opened) VALUES (?, ?, ?, ?) "
-                            "ON CONFLICT (number) DO NOTHING RETURNING number",
+                            "ON CONFLICT DO NOTHING RETURNING number",
                             (fresh_number(attempt), key.hex, bytes(link), seconds(now)),
                         )
                     )
@@ -477,10 +480,10 @@ _UPDATE_IF = (
     "WHERE key = ? AND version = ? RETURNING version"
 )
 _FORGET = (
+    "DELETE FROM sessions WHERE key = ?",
+    "DELETE FROM messages WHERE key = ?",
     "DELETE FROM relays WHERE number IN (SELECT number FROM cases WHERE key = ?)",
     "DELETE FROM cases WHERE key = ?",
-    "DELETE FROM messages WHERE key = ?",
-    "DELETE FROM sessions WHERE key = ?",
 )
 _PURGE = (
     "DELETE FROM sessions WHERE touched <= ?",

@@ -1,0 +1,82 @@
+"""``podruga catalogs``: extract every shipped string and update the PO files.
+
+The same job as ``pybabel extract`` + ``pybabel update`` run once per domain
+(README shows that loop), in one command: one domain per flow file plus
+``bot`` for the code. English is the source language, so ``en`` entries that
+are still empty get the English text itself; ``uk`` and ``ru`` entries are
+left for translators (new ones empty, changed ones marked fuzzy by Babel).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+from bot import i18n
+from bot.engine.state import LANGS
+from bot.i18n_extract import flow_messages
+from bot.world import DEFAULT_ROOT
+
+HEADER = "Podruga: translations. English is the source language."
+
+
+def templates(root: Path) -> dict[str, Catalog]:
+    """One template catalog per domain: each flow file, and ``bot`` for the code."""
+    found: dict[str, Catalog] = {}
+    for path in sorted((root / "flows").glob("*.yaml")):
+        rel = str(path.relative_to(root))
+        template = Catalog(domain=path.stem, project="podruga", header_comment=f"# {HEADER}")
+        for line, context, msgid, comment in flow_messages(path.read_text("utf-8"), rel):
+            template.add(msgid, locations=[(rel, line)], auto_comments=[comment], context=context)
+        if len(template):
+            found[path.stem] = template
+    code = Catalog(domain=i18n.CODE_DOMAIN, project="podruga", header_comment=f"# {HEADER}")
+    for want in i18n.wanted_from_code(root / "bot", root):
+        msgid = (want.msgid, want.plural) if want.plural else want.msgid
+        # Babel's Catalog merges the locations of a string that is already there.
+        code.add(msgid, locations=[(want.path, want.line)], context=want.context)
+    found[i18n.CODE_DOMAIN] = code
+    return found
+
+
+def update(root: Path, langs: Sequence[str] = LANGS) -> list[str]:
+    """Bring every language's PO files in line with the templates; return what changed."""
+    report = []
+    for domain, template in templates(root).items():
+        for lang in langs:
+            path = root / "locales" / lang / "LC_MESSAGES" / f"{domain}.po"
+            if path.exists():
+                with path.open("rb") as fp:
+                    catalog = read_po(fp, locale=lang, domain=domain)
+            else:
+                catalog = Catalog(locale=lang, domain=domain, project="podruga",
+                                  header_comment=f"# {HEADER}")
+            catalog.update(template, update_header_comment=False)
+            if lang == "en":
+                for message in catalog:
+                    if message.id and (not message.string or message.fuzzy):
+                        message.string = message.id
+                        message.flags.discard("fuzzy")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as fp:
+                write_po(fp, catalog, width=100, ignore_obsolete=True, include_previous=True)
+            untranslated = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
+            report.append(f"{path.relative_to(root)}: {len(catalog)} strings, "
+                          f"{untranslated} to translate")
+    return report
+
+
+def catalogs_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="podruga catalogs", description=__doc__)
+    parser.add_argument("--dir", help="project folder (default: the installed one)")
+    parser.add_argument("--lang", action="append", choices=LANGS,
+                        help="only this language (repeatable)")
+    args = parser.parse_args(argv)
+    root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
+    for line in update(root, args.lang or LANGS):
+        print(line)
+    return 0

@@ -1,0 +1,433 @@
+"""The conversation engine: a pure function from (world, state, event, now) to a Step.
+
+Theory of operation. ``step`` reads the loaded content (the ``world``: flows,
+translations, directory, matcher index), the woman's current ``State`` and
+what she just did (an ``Event``), and returns a ``Step``: the new state, the
+replies to show, and a log of what happened for the aggregate counters. It does
+no I/O, reads no clock (``now`` comes in) and never raises on user input:
+unknown text, stale or forged buttons all become a polite reply and the menu.
+If the engine itself fails, the caller still holds the old, unchanged state.
+
+Order of precedence for typed text, safety first:
+1. crisis words -> the crisis answer, before anything else, in any state;
+2. a hand-over case is open -> relay to the peer consultant;
+3. waiting for a city -> look the city up in the directory;
+4. the matcher -> the answer, or "did you mean", or a kind fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from babel.dates import format_date
+
+from bot.engine.events import Button, Command, Event, Location, Start, Text
+from bot.engine.replies import (
+    AskLocation,
+    Choice,
+    DeleteConversation,
+    ForgetMe,
+    HandOver,
+    Reply,
+    Say,
+    ServiceList,
+)
+from bot.engine.state import LANGS, State, Status, Waiting
+from bot.limits import MAX_BUTTONS_PER_ROW, MAX_SUGGESTIONS, SERVICES_PER_PAGE
+from bot.needs import NEEDS
+from bot.translator import Translator
+
+__all__ = ["Step", "Record", "World", "step", "start"]
+
+MENU = "main.menu"
+WELCOME = "main.welcome"
+CRISIS = "crisis.start"
+COUNTRY_CHOICES = ("UA", "RU", "BY", "MD", "KZ", "KG", "GE", "TJ", "UZ", "AM", "AZ")
+# Which flow step answers each command; the rest are actions.
+COMMAND_STEPS = {"menu": MENU, "help": "main.help", "privacy": "main.privacy"}
+
+
+class World(Protocol):
+    """What the engine reads: loaded, validated content. See ``bot.world.World``."""
+
+    flows: Any  # bot.flows.Flows
+    directory: Any  # bot.directory.Directory, or None while it is not loaded
+    index: Any  # bot.matching.Index, or None
+
+    def tr(self, lang: str) -> Translator: ...
+
+    def render_card(self, found: Any, lang: str, tr: Translator, now: datetime) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What happened in a turn, for aggregate counters: never her text, never who she is."""
+
+    kind: str  # "answer", "crisis", "unmatched", "suggested", "find", "exit", "forget", "human"
+    step: str = ""
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The result of one turn: the new state, what to show, and what happened."""
+
+    state: State
+    replies: tuple[Reply, ...]
+    log: tuple[Record, ...] = ()
+
+
+def start(world: World, state: State, lang_hint: str, now: datetime) -> Step:
+    """Begin (or restart) a conversation; same as ``step`` with a ``Start`` event."""
+    return step(world, state, Start(lang_hint), now)
+
+
+def step(world: World, state: State, event: Event, now: datetime) -> Step:
+    """Answer one event. Never mutates ``state``; never raises on anything she sends."""
+    turn = _Turn(world, state, now)
+    if isinstance(event, Start):
+        turn.on_start(event.lang_hint)
+    elif isinstance(event, Command):
+        turn.on_command(event.name)
+    elif isinstance(event, Button):
+        turn.on_button(event.payload)
+    elif isinstance(event, Location):
+        turn.on_location(event.lat, event.lon)
+    elif isinstance(event, Text):
+        turn.on_text(event.text)
+    else:  # pragma: no cover - the Event union is closed
+        raise TypeError(f"not an event: {event!r}")
+    return Step(turn.state, tuple(turn.replies), tuple(turn.log))
+
+
+class _Turn:
+    """The working memory of one call to ``step``; thrown away afterwards."""
+
+    def __init__(self, world: World, state: State, now: datetime) -> None:
+        self.world = world
+        self.state = state
+        self.now = now
+        self.replies: list[Reply] = []
+        self.log: list[Record] = []
+
+    # -- helpers ---------------------------------------------------------------
+
+    @property
+    def tr(self) -> Translator:
+        return self.world.tr(self.state.lang or "en")
+
+    def _(self, message: str) -> str:
+        return self.tr.gettext(message)
+
+    def standard_row(self, menu: bool = True) -> tuple[Choice, ...]:
+        """The row under every screen: back to the menu and the quick exit."""
+        row = []
+        if menu:
+            row.append(Choice(self.tr.gettext("☰ Menu"), MENU))
+        row.append(Choice(self.tr.gettext("✖ Quick exit"), "do:exit"))
+        return tuple(row)
+
+    def say(self, text: str, buttons: Sequence[Choice] = (), *, menu: bool = True,
+            keep: bool = False, footer: str = "", step_id: str = "") -> None:
+        rows = [(b,) for b in buttons]
+        rows.append(self.standard_row(menu))
+        self.replies.append(Say(text, tuple(rows), keep=keep, footer=footer, step=step_id))
+
+    # -- events ----------------------------------------------------------------
+
+    def on_start(self, lang_hint: str) -> None:
+        state = replace(self.state, status=Status.ACTIVE, waiting=Waiting.NOTHING)
+        if not state.lang and lang_hint[:2] in LANGS:
+            state = replace(state, lang=lang_hint[:2])
+        self.state = state
+        if not state.lang:
+            self.ask_language()
+        elif not state.country:
+            self.ask_country()
+        else:
+            self.show(WELCOME if WELCOME in self.world.flows.steps else MENU)
+
+    def on_command(self, name: str) -> None:
+        if name == "start":
+            self.on_start("")
+        elif name == "exit":
+            self.quick_exit()
+        elif name == "forget":
+            self.forget()
+        elif name == "language":
+            self.ask_language()
+        elif name == "country":
+            self.ask_country()
+        else:
+            self.leave_case_if_open()
+            self.show(COMMAND_STEPS[name])
+
+    def on_button(self, payload: str) -> None:
+        kind, _, arg = payload.partition(":")
+        if payload in self.world.flows.steps:
+            if self.state.status is Status.HANDOVER and payload == MENU:
+                self.leave_case_if_open()
+            self.show(payload)
+        elif kind == "lang" and arg in LANGS:
+            self.state = replace(self.state, lang=arg, waiting=Waiting.NOTHING,
+                                 status=Status.ACTIVE)
+            if not self.state.country:
+                self.ask_country()
+            else:
+                self.show(MENU)
+        elif kind == "country" and (arg in COUNTRY_CHOICES or arg == "XX"):
+            self.state = replace(self.state, country=arg, waiting=Waiting.NOTHING,
+                                 status=Status.ACTIVE)
+            self.show(WELCOME if WELCOME in self.world.flows.steps else MENU)
+        elif kind == "find" and all(n in NEEDS for n in filter(None, arg.split("+"))):
+            self.ask_place(tuple(filter(None, arg.split("+"))))
+        elif kind == "page" and arg.isdigit() and self.state.find_city:
+            self.show_services(int(arg))
+        elif kind == "do" and arg in ("exit", "forget", "human", "leave", "language", "country",
+                                      "location"):
+            self.do(arg)
+        else:
+            # A stale button from an old message, or forged data: say so kindly.
+            self.say(self._("That button is out of date. Here is the menu."))
+            self.show(MENU)
+
+    def on_location(self, lat: float, lon: float) -> None:
+        directory = self.world.directory
+        if directory is None:
+            self.no_directory()
+            return
+        found = directory.search(self.state.find_needs, near=(lat, lon))
+        nearest_city = directory.nearest_city(lat, lon)
+        self.state = replace(self.state, waiting=Waiting.NOTHING, status=Status.ACTIVE,
+                             find_city=nearest_city.id if nearest_city else "", find_page=0)
+        self.log.append(Record("find", topics=("find_service",)))
+        self.render_services(found, 0, header=self._("Nearest to you:"))
+
+    def on_text(self, text: str) -> None:
+        index = self.world.index
+        match = index.match(text) if index is not None and text.strip() else None
+        if match is not None and match.crisis and match.step in self.world.flows.steps:
+            self.log.append(Record("crisis", match.step,
+                                   self.world.flows.steps[match.step].topics))
+            self.show(match.step, record=False)
+            if self.state.status is Status.HANDOVER:
+                self.replies.append(HandOver("relay", self.state.case, text))
+            return
+        if self.state.status is Status.HANDOVER:
+            self.replies.append(HandOver("relay", self.state.case, text))
+            return
+        if self.state.waiting is Waiting.CITY and self.world.directory is not None:
+            city = self.world.directory.find_city(text)
+            if city is not None:
+                self.state = replace(self.state, find_city=city.id, waiting=Waiting.NOTHING)
+                self.log.append(Record("find", topics=("find_service",)))
+                self.show_services(0)
+                return
+            if match is None or match.step is None:
+                self.say(self._("I don't know this city yet. Try writing it another way, "
+                                "or share your location."), [
+                    Choice(self._("📍 Share my location"), "do:location")])
+                return
+        if match is None:
+            self.unmatched()
+        elif match.human:
+            self.show("main.human" if "main.human" in self.world.flows.steps else MENU)
+        elif match.step and match.step in self.world.flows.steps:
+            self.show(match.step)
+        elif match.suggestions:
+            self.suggest(match.suggestions)
+        else:
+            self.unmatched()
+
+    # -- screens ---------------------------------------------------------------
+
+    def show(self, step_id: str, *, record: bool = True) -> None:
+        """Render one flow step in her language and country, and move there."""
+        definition = self.world.flows.steps[step_id]
+        state = self.state.at(step_id)
+        if definition.sets.get("pregnant") is not None:
+            state = replace(state, pregnant=bool(definition.sets["pregnant"]))
+        self.state = replace(state, status=Status.HANDOVER if state.status is Status.HANDOVER
+                             else Status.ACTIVE, waiting=Waiting.NOTHING)
+        variant = definition.text_for(self.state.country, self.state.lang, self.state.pregnant)
+        text = self.tr.pgettext(step_id, variant.text)
+        buttons = [Choice(self.tr.pgettext("button", b.label), b.go) for b in definition.buttons]
+        footer = self.footer(definition) if definition.is_answer else ""
+        rows: list[tuple[Choice, ...]] = []
+        for button in buttons:
+            # Short labels share a row; long ones get their own, so nothing is cut off.
+            if rows and len(rows[-1]) < MAX_BUTTONS_PER_ROW and len(button.label) <= 16 \
+                    and all(len(b.label) <= 16 for b in rows[-1]):
+                rows[-1] = (*rows[-1], button)
+            else:
+                rows.append((button,))
+        rows.append(self.standard_row(menu=step_id != MENU))
+        self.replies.append(Say(text, tuple(rows), keep=definition.keep or definition.is_answer,
+                                footer=footer, step=step_id))
+        if record and definition.is_answer:
+            self.log.append(Record("answer", step_id, definition.topics))
+
+    def footer(self, definition: Any) -> str:
+        sources = ", ".join(definition.sources)
+        if definition.reviewed is None:
+            return self.tr.gettext("Sources: {sources}").format(sources=sources)
+        date = format_date(definition.reviewed, format="medium", locale=self.tr.locale)
+        return self.tr.gettext("Sources: {sources}. Checked: {date}").format(
+            sources=sources, date=date)
+
+    def ask_language(self) -> None:
+        """Ask for a language, each choice written in its own language."""
+        self.state = replace(self.state, status=Status.WAITING, waiting=Waiting.LANGUAGE)
+        prompts = [self.world.tr(lang).gettext("Choose a language") for lang in LANGS]
+        choices = [Choice(self.world.tr(lang).locale.display_name.capitalize(), f"lang:{lang}")
+                   for lang in LANGS]
+        self.replies.append(Say(" / ".join(prompts), tuple((c,) for c in choices)
+                                + (self.standard_row(menu=False),), step="main.language"))
+
+    def ask_country(self) -> None:
+        """Ask once where she is; she may skip, and the answers then fit the whole region."""
+        self.state = replace(self.state, status=Status.WAITING, waiting=Waiting.COUNTRY)
+        names = self.tr.locale.territories
+        choices = [Choice(names.get(code, code), f"country:{code}") for code in COUNTRY_CHOICES]
+        rows = [tuple(choices[i:i + 2]) for i in range(0, len(choices), 2)]
+        rows.append((Choice(self._("Another country / skip"), "country:XX"),))
+        rows.append(self.standard_row(menu=False))
+        self.replies.append(Say(
+            self._("Which country are you in? Answers about OST, rights and emergency numbers "
+                   "depend on it. You can skip this and change it later with /country."),
+            tuple(rows), step="main.country"))
+
+    def ask_place(self, needs: tuple[str, ...]) -> None:
+        self.state = replace(self.state, find_needs=needs, find_page=0, status=Status.WAITING,
+                             waiting=Waiting.CITY)
+        wanted = ", ".join(self.tr.gettext(NEEDS[n]) for n in needs)
+        text = self._("Write the name of your city, or share your location to see the nearest "
+                      "services.")
+        if wanted:
+            text = self._("Looking for: {needs}.").format(needs=wanted) + "\n" + text
+        self.replies.append(AskLocation(text, self._("📍 Share my location"), self._("☰ Menu")))
+
+    def show_services(self, page: int) -> None:
+        directory = self.world.directory
+        if directory is None:
+            self.no_directory()
+            return
+        found = directory.search(self.state.find_needs, city=self.state.find_city)
+        city = directory.cities.get(self.state.find_city) if hasattr(directory, "cities") else None
+        name = city.names.get(self.state.lang or "en", city.id) if city else ""
+        header = self._("Services in {city}:").format(city=name) if name else ""
+        if found and city and all(f.service.city != city.id for f in found):
+            header = self._("There are no services in {city} in my list yet. The nearest:").format(
+                city=name)
+        self.render_services(found, page, header=header)
+
+    def render_services(self, found: Sequence[Any], page: int, header: str) -> None:
+        self.state = replace(self.state, find_page=page)
+        if not found:
+            self.say(self._("I found no services for this search. You can remove a filter, try "
+                            "another city, or talk to a person."), [
+                Choice(self._("🔎 Search again"), "find:"),
+                Choice(self._("💬 Talk to a person"), "do:human")])
+            return
+        total = len(found)
+        chunk = found[page * SERVICES_PER_PAGE:(page + 1) * SERVICES_PER_PAGE]
+        if not chunk:
+            page, chunk = 0, found[:SERVICES_PER_PAGE]
+        cards = tuple(self.world.render_card(f, self.state.lang or "en", self.tr, self.now)
+                      for f in chunk)
+        count = self.tr.ngettext("{n} service found", "{n} services found", total).format(n=total)
+        rows: list[tuple[Choice, ...]] = []
+        if (page + 1) * SERVICES_PER_PAGE < total:
+            rows.append((Choice(self._("More ▶"), f"page:{page + 1}"),))
+        rows.append((Choice(self._("🔎 Search again"), "find:" + "+".join(self.state.find_needs)),))
+        rows.append(self.standard_row())
+        self.replies.append(ServiceList(f"{header}\n{count}".strip(), cards, tuple(rows)))
+
+    def no_directory(self) -> None:
+        self.say(self._("The list of services is not available right now. Please try again "
+                        "later, or talk to a person."), [
+            Choice(self._("💬 Talk to a person"), "do:human")])
+
+    def suggest(self, suggestions: Sequence[str]) -> None:
+        steps = self.world.flows.steps
+        choices = []
+        for step_id in suggestions[:MAX_SUGGESTIONS]:
+            if step_id in steps:
+                choices.append(Choice(self.title_of(step_id), step_id))
+        self.log.append(Record("suggested"))
+        self.say(self._("I'm not sure I understood. Did you mean:"), choices)
+
+    def title_of(self, step_id: str) -> str:
+        """A short label for a step: the label of a button that leads to it."""
+        for other in self.world.flows.steps.values():
+            for button in other.buttons:
+                if button.go == step_id:
+                    return self.tr.pgettext("button", button.label)
+        return step_id
+
+    def unmatched(self) -> None:
+        self.log.append(Record("unmatched"))
+        self.say(self._("Sorry, I didn't understand. Choose from the menu, or write to a "
+                        "person: a woman from our team will answer."), [
+            Choice(self._("💬 Talk to a person"), "do:human")])
+
+    # -- actions ---------------------------------------------------------------
+
+    def do(self, action: str) -> None:
+        if action == "exit":
+            self.quick_exit()
+        elif action == "forget":
+            self.forget()
+        elif action == "language":
+            self.ask_language()
+        elif action == "country":
+            self.ask_country()
+        elif action == "location":
+            self.ask_place(self.state.find_needs)
+        elif action == "human":
+            self.open_case()
+        elif action == "leave":
+            self.leave_case_if_open()
+            self.show(MENU)
+
+    def quick_exit(self) -> None:
+        """Blank first, then leave: delete the chat, forget her, leave one neutral line."""
+        lang = self.state.lang
+        if self.state.status is Status.HANDOVER:
+            self.replies.append(HandOver("close", self.state.case))
+        self.replies.append(DeleteConversation())
+        self.replies.append(ForgetMe())
+        self.log.append(Record("exit"))
+        self.state = State(status=Status.ENDED)
+        self.replies.append(Say(self.world.tr(lang or "en").gettext("Hi! 🌸")))
+
+    def forget(self) -> None:
+        lang = self.state.lang
+        if self.state.status is Status.HANDOVER:
+            self.replies.append(HandOver("close", self.state.case))
+        self.replies.append(ForgetMe())
+        self.log.append(Record("forget"))
+        self.state = State(lang=lang)
+        self.replies.append(Say(self.world.tr(lang or "en").gettext(
+            "Done: I have deleted everything I kept about you (language, country, where you "
+            "were in the menu). Your messages in this chat stay on your phone: use ✖ Quick exit "
+            "to delete them too."), (self.standard_row(),)))
+
+    def open_case(self) -> None:
+        self.log.append(Record("human", topics=("human",)))
+        self.state = replace(self.state, status=Status.HANDOVER, waiting=Waiting.NOTHING)
+        self.replies.append(HandOver("open", self.state.case))
+        self.replies.append(Say(self._("Write your question here. A consultant will see your "
+                                       "message, but not your name, number or profile."),
+                                ((Choice(self._("↩ Leave the chat with a person"), "do:leave"),),
+                                 self.standard_row(menu=False))))
+
+    def leave_case_if_open(self) -> None:
+        if self.state.status is Status.HANDOVER:
+            self.replies.append(HandOver("close", self.state.case))
+            self.state = replace(self.state, status=Status.ACTIVE, case="")
+
+

@@ -1,0 +1,534 @@
+"""Loading and validation of the conversation flows in ``flows/*.yaml``.
+
+Theory of operation: pass 1 reads each file on its own and checks its shape
+(known keys, types, text present, answers sourced and dated). Pass 2 checks
+what crosses files: every ``go`` target exists, every topic is in the topic
+list and answered somewhere, every step is reached by some button. Problems are
+collected, never raised one by one; a caller that gets any error keeps the
+last good ``Flows``.
+
+Besides the flow files, ``flows/`` holds two lists the flows refer to:
+``topics.yaml`` (the question topics, from ../shared/TOPICS.yaml) and
+``sources.yaml`` (the documents answers cite).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot import yamlsrc
+from bot.engine.state import LANGS
+from bot.errors import DataError, Issue
+from bot.limits import (
+    ANSWER_CHARS_TARGET,
+    MAX_BUTTON_LABEL_CHARS,
+    MAX_MESSAGE_CHARS,
+    REVIEW_STALE_DAYS,
+)
+from bot.needs import NEEDS
+from bot.yamlsrc import Node, NodeList
+
+SPECIAL_FILES = ("topics.yaml", "sources.yaml")
+# Steps the engine opens by itself (commands, first contact), so no button need lead to them.
+ROOT_STEPS = ("main.menu", "main.welcome", "main.help", "main.privacy", "crisis.start")
+ACTIONS = ("exit", "forget", "human", "leave", "language", "country", "location")
+COUNTRIES = ("UA", "RU", "BY", "MD", "KZ", "KG", "TJ", "UZ", "TM", "GE", "AM", "AZ", "XX")
+
+FLOW_KEYS = ("flow", "title", "steps", "sources")
+STEP_KEYS = (
+    "say", "buttons", "topics", "ask", "sources", "reviewed", "crisis", "set", "keep", "note",
+)
+BUTTON_KEYS = ("label", "go")
+VARIANT_KEYS = ("when", "text")
+WHEN_KEYS = ("country", "pregnant", "lang")
+SET_KEYS = ("pregnant",)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One version of a step's text, used when every condition in ``when`` holds."""
+
+    text: str
+    line: int
+    countries: frozenset[str] = frozenset()
+    langs: frozenset[str] = frozenset()
+    pregnant: bool | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        return not self.countries and not self.langs and self.pregnant is None
+
+    def fits(self, country: str, lang: str, pregnant: bool) -> bool:
+        return (
+            (not self.countries or country in self.countries)
+            and (not self.langs or lang in self.langs)
+            and (self.pregnant is None or self.pregnant == pregnant)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonDef:
+    """A button of a step: its English label (a msgid) and where it leads."""
+
+    label: str
+    go: str  # resolved: "flow.step", "find:a+b", or "do:action"
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepDef:
+    """One step of a flow, as loaded."""
+
+    id: str
+    path: str
+    line: int
+    say: tuple[Variant, ...]
+    buttons: tuple[ButtonDef, ...] = ()
+    topics: tuple[str, ...] = ()
+    ask: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    reviewed: date | None = None
+    crisis: bool = False
+    sets: Mapping[str, Any] = field(default_factory=dict)
+    keep: bool = False
+    note: str = ""  # a comment for translators
+
+    @property
+    def flow(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def is_answer(self) -> bool:
+        return bool(self.topics)
+
+    def text_for(self, country: str, lang: str, pregnant: bool) -> Variant:
+        """Pick the first variant whose conditions hold; the last one is the fallback."""
+        for variant in self.say:
+            if variant.fits(country, lang, pregnant):
+                return variant
+        return self.say[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A document answers cite: short key, full title and, where there is one, a link."""
+
+    key: str
+    title: str
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDef:
+    name: str
+    title: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flows:
+    """Everything in ``flows/``: steps by id, flows by name, topics and sources."""
+
+    steps: Mapping[str, StepDef]
+    flows: Mapping[str, FlowDef]
+    topics: Mapping[str, int]  # topic id -> its line in topics.yaml
+    sources: Mapping[str, Source]
+
+    def answers(self) -> Iterable[StepDef]:
+        return (s for s in self.steps.values() if s.is_answer)
+
+
+def _hint(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+class _FileReader:
+    """Pass 1 for one file: turns a YAML tree into steps, collecting problems."""
+
+    def __init__(self, name: str, today: date) -> None:
+        self.name = name
+        self.today = today
+        self.errors: list[DataError] = []
+        self.issues: list[Issue] = []
+
+    def error(self, line: int, message: str, where: str = "") -> None:
+        self.errors.append(DataError(self.name, line, message, where))
+
+    def unknown_keys(self, node: Node, allowed: tuple[str, ...], where: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.error(
+                    node.line_of(key),
+                    f"unknown field {key!r}{_hint(key, allowed)}",
+                    where,
+                )
+
+    def text(self, node: Node, key: str, where: str) -> str | None:
+        value = node.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.error(node.line_of(key), f"{key!r} must be some text", where)
+            return None
+        return value.strip()
+
+    def string_list(self, node: Node, key: str, where: str) -> tuple[str, ...]:
+        value = node.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.error(node.line_of(key), f"{key!r} must be a list of words or phrases", where)
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def flow(self, data: Any) -> tuple[FlowDef | None, list[StepDef], dict[str, Source]]:
+        if not isinstance(data, Node):
+            self.error(1, "a flow file must start with 'flow:', 'title:' and 'steps:'")
+            return None, [], {}
+        self.unknown_keys(data, FLOW_KEYS, "")
+        name = data.get("flow")
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.error(
+                data.line_of("flow"),
+                "'flow' must be a short name in lowercase latin letters, like 'ost'",
+            )
+            return None, [], {}
+        title = self.text(data, "title", f"flow {name!r}") or name
+        sources = self.sources(data.get("sources"), f"flow {name!r}") if "sources" in data else {}
+        steps_node = data.get("steps")
+        if not isinstance(steps_node, Node) or not steps_node:
+            self.error(data.line_of("steps"), "'steps' must list at least one step", f"flow {name!r}")
+            return FlowDef(name, title, self.name, data.line), [], sources
+        steps = []
+        for step_name, body in steps_node.items():
+            line = steps_node.line_of(step_name)
+            if not _NAME.match(step_name):
+                self.error(line, "a step name must be lowercase latin letters, digits and '_'",
+                           f"step {step_name!r}")
+                continue
+            step = self.step(f"{name}.{step_name}", body, line)
+            if step:
+                steps.append(step)
+        return FlowDef(name, title, self.name, data.line), steps, sources
+
+    def sources(self, node: Any, where: str) -> dict[str, Source]:
+        if not isinstance(node, Node):
+            self.error(getattr(node, "line", 1), "sources must map a short key to a title", where)
+            return {}
+        found = {}
+        for key, value in node.items():
+            if isinstance(value, str):
+                found[key] = Source(key, value)
+            elif isinstance(value, Node) and isinstance(value.get("title"), str):
+                found[key] = Source(key, value["title"], str(value.get("url", "")))
+            else:
+                self.error(node.line_of(key), "a source needs a title", f"source {key!r}")
+        return found
+
+    def step(self, step_id: str, body: Any, line: int) -> StepDef | None:
+        where = f"step {step_id.split('.', 1)[1]!r}"
+        if not isinstance(body, Node):
+            self.error(line, "a step must have at least 'say:'", where)
+            return None
+        self.unknown_keys(body, STEP_KEYS, where)
+        say = self.say(body, where)
+        buttons = self.buttons(body, step_id, where)
+        topics = self.string_list(body, "topics", where)
+        ask = self.ask(body, where)
+        sources = self.string_list(body, "sources", where)
+        reviewed = body.get("reviewed")
+        if "reviewed" in body and not isinstance(reviewed, date):
+            self.error(body.line_of("reviewed"),
+                       f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", where)
+            reviewed = None
+        if topics:
+            if not sources:
+                self.error(body.line, "an answer needs 'sources': where its facts come from", where)
+            if reviewed is None and "reviewed" not in body:
+                self.error(body.line, "an answer needs 'reviewed': the date it was last checked",
+                           where)
+            if isinstance(reviewed, date) and self.today - reviewed > timedelta(REVIEW_STALE_DAYS):
+                self.issues.append(Issue(self.name, body.line_of("reviewed"),
+                    f"{where}: reviewed on {reviewed}, over a year ago: please check it again"))
+            if isinstance(reviewed, date) and reviewed > self.today:
+                self.error(body.line_of("reviewed"), f"'reviewed' is in the future ({reviewed})",
+                           where)
+        sets = body.get("set", {})
+        if sets == {}:
+            pass
+        elif not isinstance(sets, Node):
+            self.error(body.line_of("set"), "'set' must be like {pregnant: true}", where)
+            sets = {}
+        else:
+            self.unknown_keys(sets, SET_KEYS, where)
+            for key, value in sets.items():
+                if not isinstance(value, bool):
+                    self.error(sets.line_of(key), f"{key!r} must be true or false", where)
+        for flag in ("crisis", "keep"):
+            if flag in body and not isinstance(body[flag], bool):
+                self.error(body.line_of(flag), f"{flag!r} must be true or false", where)
+        note = body.get("note", "")
+        return StepDef(
+            id=step_id, path=self.name, line=line, say=say, buttons=buttons, topics=topics,
+            ask=ask, sources=sources, reviewed=reviewed if isinstance(reviewed, date) else None,
+            crisis=body.get("crisis") is True, sets=dict(sets), keep=body.get("keep") is True,
+            note=note if isinstance(note, str) else "",
+        )
+
+    def say(self, body: Node, where: str) -> tuple[Variant, ...]:
+        value = body.get("say")
+        if value is None:
+            self.error(body.line, "the step has nothing to say: add 'say:'", where)
+            return (Variant("", body.line),)
+        if isinstance(value, str):
+            return (self.variant_text(value, body.line_of("say"), where),)
+        if not isinstance(value, NodeList) or not value:
+            self.error(body.line_of("say"), "'say' must be text or a list of variants", where)
+            return (Variant("", body.line),)
+        variants = []
+        for index, item in enumerate(value):
+            line = value.line_of(index)
+            vwhere = f"{where}: say[{index + 1}]"
+            if not isinstance(item, Node):
+                self.error(line, "each variant needs 'text:' (and 'when:' except the last)", vwhere)
+                continue
+            self.unknown_keys(item, VARIANT_KEYS, vwhere)
+            text = self.text(item, "text", vwhere) or ""
+            variant = self.variant_text(text, item.line_of("text"), vwhere)
+            when = item.get("when")
+            if when is not None:
+                variant = self.when(when, variant, item.line_of("when"), vwhere)
+            variants.append(variant)
+        if variants and not variants[-1].is_fallback:
+            self.error(value.line_of(len(value) - 1),
+                       "the last variant must have no 'when': it is the general fallback", where)
+        for variant in variants[:-1]:
+            if variant.is_fallback:
+                self.error(variant.line, "only the last variant may have no 'when'", where)
+        return tuple(variants) or (Variant("", body.line),)
+
+    def variant_text(self, text: str, line: int, where: str) -> Variant:
+        text = text.strip()
+        if len(text) > MAX_MESSAGE_CHARS:
+            self.error(line, f"the text is {len(text)} characters; Telegram allows "
+                       f"{MAX_MESSAGE_CHARS}", where)
+        elif len(text) > ANSWER_CHARS_TARGET:
+            self.issues.append(Issue(self.name, line,
+                f"{where}: the text is {len(text)} characters; keep answers under "
+                f"{ANSWER_CHARS_TARGET} for small screens"))
+        return Variant(text, line)
+
+    def when(self, when: Any, variant: Variant, line: int, where: str) -> Variant:
+        if not isinstance(when, Node) or not when:
+            self.error(line, "'when' must be like {country: RU} or {pregnant: true}", where)
+            return variant
+        self.unknown_keys(when, WHEN_KEYS, where)
+        countries: frozenset[str] = frozenset()
+        langs: frozenset[str] = frozenset()
+        pregnant = None
+        if "country" in when:
+            raw = when["country"]
+            items = [raw] if isinstance(raw, str) else raw
+            if not isinstance(items, list) or not items:
+                items = []
+            for item in items:
+                if item not in COUNTRIES:
+                    self.error(when.line_of("country"),
+                               f"unknown country {item!r}{_hint(str(item), COUNTRIES)}", where)
+            countries = frozenset(str(i) for i in items)
+        if "lang" in when:
+            raw = when["lang"]
+            items = [raw] if isinstance(raw, str) else raw
+            for item in items or []:
+                if item not in LANGS:
+                    self.error(when.line_of("lang"), f"unknown language {item!r}; use uk, ru or en",
+                               where)
+            langs = frozenset(str(i) for i in items or [])
+        if "pregnant" in when:
+            if not isinstance(when["pregnant"], bool):
+                self.error(when.line_of("pregnant"), "'pregnant' must be true or false", where)
+            else:
+                pregnant = when["pregnant"]
+        return Variant(variant.text, variant.line, countries, langs, pregnant)
+
+    def buttons(self, body: Node, step_id: str, where: str) -> tuple[ButtonDef, ...]:
+        value = body.get("buttons")
+        if value is None:
+            return ()
+        if not isinstance(value, NodeList):
+            self.error(body.line_of("buttons"), "'buttons' must be a list", where)
+            return ()
+        flow = step_id.split(".", 1)[0]
+        found = []
+        for index, item in enumerate(value):
+            line = value.line_of(index)
+            bwhere = f"{where}: button {index + 1}"
+            if not isinstance(item, Node):
+                self.error(line, "a button needs 'label:' and 'go:'", bwhere)
+                continue
+            self.unknown_keys(item, BUTTON_KEYS, bwhere)
+            label = self.text(item, "label", bwhere)
+            go = self.text(item, "go", bwhere)
+            if label and len(label) > MAX_BUTTON_LABEL_CHARS:
+                self.error(item.line_of("label"), f"the label is {len(label)} characters; "
+                           f"keep it under {MAX_BUTTON_LABEL_CHARS}", bwhere)
+            if label and go:
+                if ":" not in go and "." not in go:
+                    go = f"{flow}.{go}"
+                found.append(ButtonDef(label, go, line))
+        return tuple(found)
+
+    def ask(self, body: Node, where: str) -> dict[str, tuple[str, ...]]:
+        value = body.get("ask")
+        if value is None:
+            return {}
+        if not isinstance(value, Node):
+            self.error(body.line_of("ask"), "'ask' must list phrases per language (uk, ru, en)",
+                       where)
+            return {}
+        found = {}
+        for lang in value:
+            if lang not in LANGS:
+                self.error(value.line_of(lang), f"unknown language {lang!r}; use uk, ru or en",
+                           where)
+                continue
+            found[lang] = self.string_list(value, lang, where)
+        return found
+
+
+def _topics(path: Path, name: str) -> tuple[dict[str, int], list[DataError]]:
+    """Read the topic list; return each topic id with its line."""
+    data, errors = yamlsrc.read(path, name)
+    if errors:
+        return {}, errors
+    if not isinstance(data, Node) or not isinstance(data.get("topics"), Node):
+        return {}, [DataError(name, 1, "the file must start with 'topics:'")]
+    return {str(k): data["topics"].line_of(k) for k in data["topics"]}, []
+
+
+def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], list[Issue]]:
+    """Read and check every file in ``flows_dir``; return the flows only when there are no errors."""
+    errors: list[DataError] = []
+    issues: list[Issue] = []
+    topics_name = _rel(flows_dir / "topics.yaml", flows_dir)
+    topics, topic_errors = _topics(flows_dir / "topics.yaml", topics_name)
+    errors += topic_errors
+    sources: dict[str, Source] = {}
+    src_name = _rel(flows_dir / "sources.yaml", flows_dir)
+    src_data, src_errors = yamlsrc.read(flows_dir / "sources.yaml", src_name)
+    errors += src_errors
+    if src_data is not None:
+        reader = _FileReader(src_name, today)
+        if isinstance(src_data, Node) and "sources" in src_data:
+            sources.update(reader.sources(src_data["sources"], ""))
+        else:
+            reader.error(1, "the file must start with 'sources:'")
+        errors += reader.errors
+
+    steps: dict[str, StepDef] = {}
+    flows: dict[str, FlowDef] = {}
+    for path in sorted(flows_dir.glob("*.yaml")):
+        if path.name in SPECIAL_FILES:
+            continue
+        name = _rel(path, flows_dir)
+        data, problems = yamlsrc.read(path, name)
+        errors += problems
+        if data is None:
+            continue
+        reader = _FileReader(name, today)
+        flow, flow_steps, flow_sources = reader.flow(data)
+        errors += reader.errors
+        issues += reader.issues
+        if flow is None:
+            continue
+        if flow.name in flows:
+            errors.append(DataError(name, flow.line, f"the flow name {flow.name!r} is already used "
+                                    f"in {flows[flow.name].path}"))
+            continue
+        flows[flow.name] = flow
+        sources.update(flow_sources)
+        for step in flow_steps:
+            steps[step.id] = step
+
+    cross_errors, cross_issues = _cross_check(steps, topics, topics_name, sources)
+    errors += cross_errors
+    issues += cross_issues
+    if "main.menu" not in steps and not errors:
+        errors.append(DataError(_rel(flows_dir, flows_dir), 1,
+                                "there is no main menu: add flow 'main' with a step 'menu'"))
+    if errors:
+        return None, errors, issues
+    return Flows(steps, flows, topics, sources), errors, issues
+
+
+def _cross_check(
+    steps: Mapping[str, StepDef],
+    topics: Mapping[str, int],
+    topics_name: str,
+    sources: Mapping[str, Source],
+) -> tuple[list[DataError], list[Issue]]:
+    """Pass 2: references between steps, topics and sources."""
+    errors: list[DataError] = []
+    issues: list[Issue] = []
+    reached: set[str] = set(ROOT_STEPS)
+    for step in steps.values():
+        where = f"step {step.id.split('.', 1)[1]!r}"
+        for index, button in enumerate(step.buttons):
+            bwhere = f"{where}: button {index + 1}"
+            kind, _, arg = button.go.partition(":")
+            if arg or button.go.endswith(":"):
+                if kind == "find":
+                    for need in filter(None, arg.split("+")):
+                        if need not in NEEDS:
+                            errors.append(DataError(step.path, button.line,
+                                f"unknown need {need!r}{_hint(need, NEEDS)}", bwhere))
+                elif kind == "do":
+                    if arg not in ACTIONS:
+                        errors.append(DataError(step.path, button.line,
+                            f"unknown action {arg!r}{_hint(arg, ACTIONS)}", bwhere))
+                else:
+                    errors.append(DataError(step.path, button.line,
+                        f"'go' must be a step, 'find:...' or 'do:...', not {button.go!r}", bwhere))
+                continue
+            if button.go not in steps:
+                same_flow = [s for s in steps if s.startswith(step.flow + ".")]
+                short = button.go.split(".", 1)[1] if button.go.startswith(step.flow + ".") else button.go
+                names = [s.split(".", 1)[1] for s in same_flow] + list(steps)
+                errors.append(DataError(step.path, button.line,
+                    f"goes to unknown step {short!r}{_hint(short, names)}", bwhere))
+            reached.add(button.go)
+        for topic in step.topics:
+            if topic not in topics:
+                errors.append(DataError(step.path, step.line,
+                    f"unknown topic {topic!r}{_hint(topic, topics)}", where))
+        for source in step.sources:
+            if source not in sources:
+                errors.append(DataError(step.path, step.line,
+                    f"unknown source {source!r}{_hint(source, sources)}: add it to "
+                    "flows/sources.yaml", where))
+    for step in steps.values():
+        if step.id not in reached:
+            errors.append(DataError(step.path, step.line,
+                "no button leads to this step, so nobody can reach it",
+                f"step {step.id.split('.', 1)[1]!r}"))
+    answered = {t for s in steps.values() for t in s.topics}
+    for topic, line in topics.items():
+        if topic not in answered:
+            issues.append(Issue(topics_name, line, f"topic {topic!r} is not answered by any step"))
+    return errors, issues

@@ -1,0 +1,65 @@
+"""Latin transliteration of Russian and Ukrainian read back into Cyrillic, and the skeleton.
+
+Theory of operation: women write Cyrillic words in Latin letters with whatever scheme
+they learned (zh or j for ж, sh or w for ш, ch or 4 for ч, kh, h or x for х, ya, ia or
+ja for я). Instead of guessing the scheme, we read Latin back into Cyrillic greedily and
+then map every word, Cyrillic or read-back, onto a *skeleton* that merges the letters
+the schemes and the two languages disagree on (г/ґ/х, и/і/ї/й/ы, е/є/э/ё, ш/щ/с, ц/ч,
+ж/з, ь/ъ dropped, doubled letters squeezed). Two spellings of one word meet in the
+skeleton even when neither read-back is exactly right.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Longest first: the reader tries 4-, 3-, 2- then 1-letter sequences at each position.
+_LATIN_TO_CYR: dict[str, str] = {
+    "shch": "щ", "sch": "щ", "zh": "ж", "kh": "х", "ch": "ч", "sh": "ш", "ts": "ц",
+    "tz": "ц", "ya": "я", "ia": "я", "ja": "я", "yu": "ю", "iu": "ю", "ju": "ю",
+    "yo": "ё", "jo": "ё", "ye": "е", "je": "е", "yi": "ї", "ji": "ї", "ii": "ий",
+    "a": "а", "b": "б", "c": "ц", "d": "д", "e": "е", "f": "ф", "g": "г", "h": "х",
+    "i": "и", "j": "й", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п",
+    "q": "к", "r": "р", "s": "с", "t": "т", "u": "у", "v": "в", "w": "ш", "x": "х",
+    "y": "ы", "z": "з",
+    # digits that stand for letters in chat spelling ("4to", "6o", "za3")
+    "4": "ч", "6": "ш", "3": "з",
+}
+# The "j for ж" scheme ("jenshina", "beremennaja" is the other one): a second reading.
+_J_AS_ZH = {"j": "ж", "ja": "жа", "ju": "жу", "je": "же", "jo": "жо", "ji": "жи"}
+_MAX = 4
+
+_SKELETON = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "h", "д": "d", "е": "e", "ё": "e",
+    "є": "e", "э": "e", "ж": "z", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i",
+    "ы": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "c", "ч": "c", "ш": "s",
+    "щ": "s", "ъ": "", "ь": "", "ю": "u", "я": "a",
+})
+_DOUBLES = re.compile(r"(.)\1+")
+_HAS_LETTER = re.compile(r"[a-z]")
+
+
+def to_cyrillic(word: str, j_as_zh: bool = False) -> str:
+    """Read a Latin-letter word as transliterated Russian or Ukrainian."""
+    if not _HAS_LETTER.search(word):
+        return word  # a number such as 103 stays a number
+    table = {**_LATIN_TO_CYR, **_J_AS_ZH} if j_as_zh else _LATIN_TO_CYR
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        for size in range(_MAX, 0, -1):
+            part = word[i : i + size]
+            if part in table:
+                out.append(table[part])
+                i += size
+                break
+        else:
+            out.append(word[i])
+            i += 1
+    return "".join(out)
+
+
+def skeleton(word: str) -> str:
+    """Map a Cyrillic (or already-Latin) word onto the spelling-neutral skeleton."""
+    return _DOUBLES.sub(r"\1", word.translate(_SKELETON))

@@ -1,0 +1,128 @@
+"""Everything the engine reads, loaded and checked together, with reload that keeps
+the last good version.
+
+``load_world(root)`` reads ``flows/``, ``locales/`` and ``directory/`` below
+``root`` and builds the matcher index. Any error means no new world: a running
+bot's ``WorldHolder.reload()`` then keeps serving the one it had.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot import flows as flow_loader
+from bot import i18n
+from bot.errors import DataError, Issue
+from bot.flows import Flows
+from bot.i18n import Catalogs
+from bot.translator import Translator
+
+log = logging.getLogger("podruga.world")
+
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class World:
+    """Loaded content: flows, translations, the directory and the matcher index."""
+
+    root: Path
+    flows: Flows
+    catalogs: Catalogs
+    directory: Any = None  # bot.directory.Directory
+    index: Any = None  # bot.matching.Index
+    loaded_at: datetime | None = None
+    issues: tuple[Issue, ...] = field(default=())
+
+    def tr(self, lang: str) -> Translator:
+        return self.catalogs.get(lang)
+
+    def render_card(self, found: Any, lang: str, tr: Translator, now: datetime) -> Any:
+        from bot.directory import render_card
+
+        return render_card(found, lang, tr, now)
+
+    @property
+    def steps(self) -> Any:
+        return self.flows.steps
+
+
+def _load_directory(root: Path, today: date) -> tuple[Any, list[DataError], list[Issue]]:
+    try:
+        from bot import directory
+    except ImportError:  # the directory module is optional while it is being built
+        return None, [], []
+    if not (root / "directory").is_dir():
+        return None, [], []
+    found, errors, issues = directory.load(root / "directory", today=today)
+    return found, list(errors), list(issues)
+
+
+def build_index(flows: Flows) -> Any:
+    """The matcher index over every step's ``ask`` phrases and button labels."""
+    try:
+        from bot.matching import Entry, Index
+    except ImportError:
+        return None
+    titles: dict[str, dict[str, str]] = {}
+    entries = []
+    for step in flows.steps.values():
+        if not step.ask and not step.is_answer:
+            continue
+        entries.append(Entry(step=step.id, topics=step.topics,
+                             phrases={k: tuple(v) for k, v in step.ask.items()},
+                             crisis=step.crisis, titles=titles.get(step.id, {})))
+    return Index.build(entries)
+
+
+def check_all(root: Path, today: date) -> tuple[World | None, list[DataError], list[Issue]]:
+    """Load everything and check the translations of every shipped string."""
+    world, errors, issues = load_world(root, today)
+    if world is not None:
+        wanted = list(_wanted(root))
+        errors += i18n.check(world.catalogs, wanted, root / "locales", root)
+    return (world if not errors else None), errors, issues
+
+
+def _wanted(root: Path) -> Iterator[i18n.Wanted]:
+    yield from i18n.wanted_from_flows(root / "flows", root)
+    yield from i18n.wanted_from_code(Path(__file__).resolve().parent, root)
+
+
+def load_world(root: Path = DEFAULT_ROOT, today: date | None = None,
+               now: datetime | None = None) -> tuple[World | None, list[DataError], list[Issue]]:
+    """Read flows, catalogs and directory below ``root``; a world only if all are clean."""
+    today = today or date.today()
+    flows, errors, issues = flow_loader.load(root / "flows", today)
+    catalogs, cat_errors = i18n.load(root / "locales", root)
+    errors += cat_errors
+    directory, dir_errors, dir_issues = _load_directory(root, today)
+    errors += dir_errors
+    issues += dir_issues
+    if errors or flows is None or catalogs is None:
+        return None, errors, issues
+    world = World(root=root, flows=flows, catalogs=catalogs, directory=directory,
+                  index=build_index(flows), loaded_at=now, issues=tuple(issues))
+    return world, [], issues
+
+
+class WorldHolder:
+    """Holds the world in use; a reload with errors keeps the last good one."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def reload(self, today: date | None = None) -> tuple[list[DataError], list[Issue]]:
+        new, errors, issues = load_world(self.world.root, today)
+        if new is None:
+            log.warning("reload refused: %d problem(s); keeping the last good content",
+                        len(errors))
+            return errors, issues
+        self.world = new
+        log.info("reloaded content: %d steps", len(new.flows.steps))
+        return [], issues

@@ -1,0 +1,105 @@
+"""YAML reading that keeps 1-based line numbers and refuses duplicate keys.
+
+Staff edit these files by hand, so every value remembers where it came from:
+mappings become ``Node`` dicts with ``line`` and ``key_lines``, sequences become
+``NodeList`` with ``line`` and ``item_lines``. PyYAML marks are 0-based; the
+one ``+ 1`` lives here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import DataError
+
+
+class Node(dict[str, Any]):
+    """A mapping from a YAML file, with the line of itself and of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class NodeList(list[Any]):
+    """A sequence from a YAML file, with the line of itself and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader that records lines and collects duplicate keys."""
+
+    def __init__(self, stream: str, path: str) -> None:
+        super().__init__(stream)
+        self.path = path
+        self.problems: list[DataError] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Node:  # type: ignore[override]
+        self.flatten_mapping(node)
+        result = Node()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            key = str(key) if not isinstance(key, str) else key
+            line = key_node.start_mark.line + 1
+            if key in result:
+                first = result.key_lines[key]
+                self.problems.append(
+                    DataError(self.path, line, f"{key!r} appears twice (first on line {first})")
+                )
+                continue
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = line
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> NodeList:  # type: ignore[override]
+        result = NodeList(self.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+
+
+def read(path: Path, shown_as: str | None = None) -> tuple[Any, list[DataError]]:
+    """Read one YAML file; return its data (or None) and every problem found."""
+    name = shown_as or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "it cannot be read"
+        return None, [DataError(name, 1, f"the file cannot be opened: {reason}")]
+    return parse(text, name)
+
+
+def parse(text: str, name: str) -> tuple[Any, list[DataError]]:
+    """Parse YAML text shown to staff as ``name``; return its data (or None) and problems."""
+    loader = _Loader(text, name)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = (exc.problem or "the text is not valid YAML").strip()
+        hint = ""
+        if "\t" in text and "tab" in problem:
+            hint = " (use spaces, not tabs)"
+        return None, [DataError(name, line, f"this is not valid YAML: {problem}{hint}")]
+    except yaml.YAMLError as exc:  # not marked: rare
+        return None, [DataError(name, 1, f"this is not valid YAML: {exc}")]
+    finally:
+        loader.dispose()
+    return data, loader.problems
