@@ -43,10 +43,13 @@ def templates(root: Path) -> dict[str, Catalog]:
     return found
 
 
-def update(root: Path, langs: Sequence[str] = LANGS) -> list[str]:
+def update(root: Path, langs: Sequence[str] = LANGS,
+           domains: Sequence[str] = ()) -> list[str]:
     """Bring every language's PO files in line with the templates; return what changed."""
     report = []
     for domain, template in templates(root).items():
+        if domains and domain not in domains:
+            continue
         for lang in langs:
             path = root / "locales" / lang / "LC_MESSAGES" / f"{domain}.po"
             if path.exists():
@@ -75,8 +78,10 @@ def catalogs_main(argv: list[str]) -> int:
     parser.add_argument("--dir", help="project folder (default: the installed one)")
     parser.add_argument("--lang", action="append", choices=LANGS,
                         help="only this language (repeatable)")
+    parser.add_argument("--domain", action="append", default=[],
+                        help="only this domain: a flow file's name, or 'bot' (repeatable)")
     args = parser.parse_args(argv)
     root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
-    for line in update(root, args.lang or LANGS):
+    for line in update(root, args.lang or LANGS, args.domain):
         print(line)
     return 0
