@@ -1,0 +1,668 @@
+"""The store's contract, run against SQLite and PostgreSQL alike, and its privacy audit."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import secrets
+import sqlite3
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.engine.state import State
+from bot.errors import OptionError, StoreError
+from bot.store import (
+    CaseCipher,
+    ConflictError,
+    CounterRow,
+    Keyring,
+    PurgeCounts,
+    SessionKey,
+    Store,
+    default_location,
+    make_store,
+    open_store,
+)
+from bot.store import postgres as pg_backend
+from bot.store import sqlite as sqlite_backend
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
+SECRET = b"s" * 32
+HER_ID = 987654321  # the known user id the privacy audit hunts for
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Backend:
+    """Where one test's database lives, and a way to look at it from outside the store."""
+
+    kind: str
+    location: str
+    path: Path | None = None  # SQLite only
+    schema: str = ""  # PostgreSQL only
+
+    async def raw(self, sql: str) -> None:
+        """Run one statement behind the store's back."""
+        if self.path is not None:
+            with sqlite3.connect(self.path) as db:
+                db.execute(sql)
+            return
+        conn = await asyncpg.connect(self.location)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def dump(self) -> bytes:
+        """Every byte the database holds: the files for SQLite, every row as text for PostgreSQL."""
+        if self.path is not None:
+            parts = [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+            return b"".join(p.read_bytes() for p in parts if p.exists())
+        conn = await asyncpg.connect(self.location)
+        try:
+            tables = await conn.fetch(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+            texts = []
+            for (table,) in tables:
+                rows = await conn.fetch(f'SELECT t::text FROM "{table}" t')
+                texts.extend(r[0] for r in rows)
+            return "\n".join(texts).encode()
+        finally:
+            await conn.close()
+
+
+async def _postgres_or_skip() -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(PG_URL, timeout=3)
+    except (OSError, TimeoutError) as exc:
+        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path / "podruga.sqlite3"
+        yield Backend("sqlite", str(path), path=path)
+        return
+    conn = await _postgres_or_skip()
+    schema = f"store_test_{secrets.token_hex(6)}"
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield Backend("postgres", f"{PG_URL}?search_path={schema}", schema=schema)
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    opened = await open_store(backend.location)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def ring() -> Keyring:
+    return Keyring(SECRET)
+
+
+def counted(n: int) -> State:
+    return State(lang="uk", country="UA", extra={"n": n})
+
+
+def bump(state: State | None) -> State:
+    return counted((state.extra["n"] if state else 0) + 1)
+
+
+# -- keys -------------------------------------------------------------------------------
+
+
+def test_session_key_is_an_hmac_made_only_by_a_keyring(ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    assert key == ring.session_key(HER_ID)
+    assert key != ring.session_key(HER_ID + 1)
+    assert key != Keyring(b"t" * 32).session_key(HER_ID)
+    assert len(key.hex) == 64 and str(HER_ID) not in key.hex
+    assert "SessionKey(<hidden>)" == repr(key) and key.hex not in repr(key)
+    with pytest.raises(TypeError, match="Keyring"):
+        SessionKey(key.hex)
+    with pytest.raises(TypeError):
+        ring.session_key(str(HER_ID))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ring.session_key(True)
+    with pytest.raises(AttributeError):
+        key._hex = "0" * 64  # type: ignore[misc]
+
+
+def test_keyring_from_env_refuses_missing_or_short_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PODRUGA_SECRET", raising=False)
+    with pytest.raises(OptionError, match=r"PODRUGA_SECRET is not set.*token_urlsafe\(48\)"):
+        Keyring.from_env()
+    monkeypatch.setenv("PODRUGA_SECRET", "x" * 31)
+    with pytest.raises(OptionError, match="31 bytes long, it must be at least 32"):
+        Keyring.from_env()
+    monkeypatch.setenv("PODRUGA_SECRET", "x" * 32)
+    assert Keyring.from_env().session_key(1) == Keyring(b"x" * 32).session_key(1)
+    assert Keyring.throwaway().session_key(1) != Keyring.throwaway().session_key(1)
+    assert "x" * 32 not in repr(Keyring.from_env())
+
+
+def test_case_cipher_seals_and_refuses_a_wrong_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    cipher = CaseCipher(b"c" * 32)
+    sealed = cipher.seal(HER_ID)
+    assert sealed != cipher.seal(HER_ID)  # a fresh nonce every time
+    assert cipher.open(sealed) == HER_ID
+    with pytest.raises(StoreError, match="PODRUGA_CASE_KEY"):
+        CaseCipher(b"d" * 32).open(sealed)
+    with pytest.raises(StoreError):
+        cipher.open(sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    monkeypatch.delenv("PODRUGA_CASE_KEY", raising=False)
+    with pytest.raises(OptionError, match="PODRUGA_CASE_KEY is not set"):
+        CaseCipher.from_env()
+    monkeypatch.setenv("PODRUGA_CASE_KEY", "k" * 40)
+    assert CaseCipher.from_env().open(CaseCipher(b"k" * 40).seal(5)) == 5
+    with pytest.raises(StoreError):  # two throw-away ciphers never share a key
+        CaseCipher.throwaway().open(CaseCipher.throwaway().seal(1))
+
+
+# -- sessions ---------------------------------------------------------------------------
+
+
+async def test_round_trip_and_versions(store: Store, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    assert await store.load_session(key) is None
+    state = State(lang="ru", country="KZ", pregnant=True, find_needs=("ost",), find_city="almaty")
+    assert await store.save_session(key, state, NOW) == 1
+    assert await store.load_session(key) == state
+    assert await store.save_session(key, state.at("ost.start"), NOW) == 2
+    found = await store.load_versioned(key)
+    assert found is not None and found.version == 2 and found.state.step_id == "ost.start"
+    assert await store.load_session(ring.session_key(HER_ID + 1)) is None
+
+
+async def test_optimistic_save_raises_conflict_when_someone_wrote_first(
+    store: Store, ring: Keyring
+) -> None:
+    key = ring.session_key(HER_ID)
+    assert await store.save_session(key, counted(1), NOW, expect=0) == 1
+    with pytest.raises(ConflictError):
+        await store.save_session(key, counted(9), NOW, expect=0)
+    assert await store.save_session(key, counted(2), NOW, expect=1) == 2
+    with pytest.raises(ConflictError):
+        await store.save_session(key, counted(9), NOW, expect=1)  # stale
+    assert await store.load_session(key) == counted(2)
+    with pytest.raises(StoreError):  # a ConflictError is a StoreError for callers that don't care
+        await store.save_session(key, counted(9), NOW, expect=7)
+
+
+async def test_update_session_creates_changes_and_deletes(store: Store, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    seen: list[State | None] = []
+
+    def first(state: State | None) -> State:
+        seen.append(state)
+        return counted(1)
+
+    assert await store.update_session(key, first, NOW) == counted(1)
+    assert seen == [None]
+    assert await store.update_session(key, bump, NOW) == counted(2)
+    found = await store.load_versioned(key)
+    assert found is not None and found.version == 2
+    assert await store.update_session(key, lambda s: None, NOW) is None
+    assert await store.load_session(key) is None
+
+
+async def test_exception_inside_an_update_rolls_it_back(store: Store, ring: Keyring) -> None:
+    mine, other = ring.session_key(HER_ID), ring.session_key(HER_ID + 1)
+    await store.save_session(mine, counted(1), NOW)
+    await store.save_session(other, counted(5), NOW)
+
+    def boom(state: State | None) -> State:
+        raise RuntimeError("engine bug")
+
+    with pytest.raises(RuntimeError, match="engine bug"):  # unchanged, not wrapped
+        await store.update_session(mine, boom, NOW)
+    with pytest.raises(RuntimeError):
+        await store.update_session(ring.session_key(3), boom, NOW)
+    assert await store.load_session(mine) == counted(1)
+    assert await store.load_session(other) == counted(5)
+    assert await store.load_session(ring.session_key(3)) is None
+    assert await store.update_session(mine, bump, NOW) == counted(2)  # the store still works
+
+
+async def test_concurrent_updates_of_one_woman_lose_none(store: Store, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    await asyncio.gather(*(store.update_session(key, bump, NOW) for _ in range(100)))
+    found = await store.load_versioned(key)
+    assert found is not None and found.state == counted(100) and found.version == 100
+
+
+async def test_two_instances_updating_one_woman_lose_none(backend: Backend, ring: Keyring) -> None:
+    first, second = await open_store(backend.location), await open_store(backend.location)
+    try:
+        key = ring.session_key(HER_ID)  # no row yet: both race to insert her first session
+        await asyncio.gather(
+            *(s.update_session(key, bump, NOW) for _ in range(40) for s in (first, second))
+        )
+        assert await first.load_session(key) == counted(80)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_thousand_women_at_once(store: Store, ring: Keyring) -> None:
+    keys = [ring.session_key(i) for i in range(1000)]
+    await asyncio.gather(*(store.update_session(k, bump, NOW) for k in keys))
+    await asyncio.gather(*(store.update_session(k, bump, NOW) for k in keys))
+    states = await asyncio.gather(*(store.load_session(k) for k in keys))
+    assert states == [counted(2)] * 1000
+
+
+async def test_naive_time_is_refused(store: Store, ring: Keyring) -> None:
+    with pytest.raises(TypeError, match="aware"):
+        await store.save_session(ring.session_key(1), State(), datetime(2025, 1, 1))
+
+
+# -- forget, quick exit and expiry -----------------------------------------------------
+
+
+async def test_forget_deletes_everything_about_her_only(store: Store, ring: Keyring) -> None:
+    her, other = ring.session_key(HER_ID), ring.session_key(HER_ID + 1)
+    for key in (her, other):
+        await store.save_session(key, counted(1), NOW)
+        await store.remember_messages(key, [10, 11], NOW)
+    case = await store.open_case(her, b"sealed", NOW)
+    assert await store.relay(case, 500, NOW)
+    await store.forget(her)
+    assert await store.load_session(her) is None
+    assert await store.message_ids(her, NOW) == []
+    assert await store.case_for(her) is None and await store.case_link(case) is None
+    assert await store.case_for_relay(500) is None
+    assert await store.load_session(other) == counted(1)
+    assert await store.message_ids(other, NOW) == [10, 11]
+    await store.forget(her)  # twice is fine
+
+
+async def test_message_ids_live_48_hours(store: Store, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    await store.remember_messages(key, [3, 1, 2], NOW)
+    await store.remember_messages(key, [4], NOW + timedelta(hours=1))
+    await store.remember_messages(key, [1], NOW + timedelta(hours=47))  # keeps its first time
+    await store.remember_messages(key, [], NOW)
+    assert await store.message_ids(key, NOW) == [1, 2, 3, 4]
+    almost = NOW + timedelta(hours=48) - timedelta(seconds=1)
+    assert await store.message_ids(key, almost) == [1, 2, 3, 4]
+    assert await store.message_ids(key, NOW + timedelta(hours=48)) == [4]
+    counts = await store.purge_expired(NOW + timedelta(hours=48))
+    assert counts == PurgeCounts(sessions=0, messages=3, cases=0)
+    assert await store.message_ids(key, NOW) == [4]
+    await store.forget_messages(key)
+    assert await store.message_ids(key, NOW) == []
+
+
+async def test_idle_sessions_are_purged_and_purge_is_idempotent(
+    store: Store, ring: Keyring
+) -> None:
+    old, active = ring.session_key(1), ring.session_key(2)
+    await store.save_session(old, counted(1), NOW)
+    await store.save_session(active, counted(1), NOW)
+    await store.update_session(active, bump, NOW + timedelta(days=10))
+    assert await store.purge_expired(NOW + timedelta(days=30, seconds=-1)) == PurgeCounts()
+    assert await store.purge_expired(NOW + timedelta(days=30)) == PurgeCounts(sessions=1)
+    assert await store.purge_expired(NOW + timedelta(days=30)) == PurgeCounts()
+    assert await store.load_session(old) is None
+    assert await store.load_session(active) == counted(2)
+    later = NOW + timedelta(days=12)
+    assert await store.purge_expired(later, session_ttl=timedelta(days=1)) == PurgeCounts(1)
+
+
+async def test_purges_on_two_instances_at_once(backend: Backend, ring: Keyring) -> None:
+    first, second = await open_store(backend.location), await open_store(backend.location)
+    try:
+        for i in range(50):
+            await first.save_session(ring.session_key(i), counted(i), NOW)
+            await first.remember_messages(ring.session_key(i), [1, 2], NOW)
+        late = NOW + timedelta(days=31)
+        results = await asyncio.gather(
+            first.purge_expired(late), second.purge_expired(late), first.purge_expired(late)
+        )
+        assert sum(r.sessions for r in results) == 50
+        assert sum(r.messages for r in results) == 100
+        assert await second.purge_expired(late) == PurgeCounts()
+    finally:
+        await first.close()
+        await second.close()
+
+
+# -- counters -------------------------------------------------------------------------
+
+
+async def test_counters_aggregate_by_day_topic_language_country(store: Store) -> None:
+    day, next_day = date(2025, 3, 8), date(2025, 3, 9)
+    for _ in range(3):
+        await store.count(day, "ost", "uk", "UA", answered=True)
+    await store.count(day, None, "uk", "UA", answered=False)
+    await store.count(day, None, "uk", "UA", answered=False)
+    await store.count(day, "ost", "uk", "UA", answered=False)
+    await store.count(next_day, "pregnancy", "ru", "", answered=True)
+    assert await store.stats(day) == [
+        CounterRow(day, "", "uk", "UA", questions=2, unanswered=2),
+        CounterRow(day, "ost", "uk", "UA", questions=4, unanswered=1),
+        CounterRow(next_day, "pregnancy", "ru", "", questions=1, unanswered=0),
+    ]
+    assert await store.stats(next_day) == [CounterRow(next_day, "pregnancy", "ru", "", 1, 0)]
+
+
+# -- hand-over cases ------------------------------------------------------------------
+
+
+async def test_case_link_is_sealed_and_destroyed_on_close(store: Store, ring: Keyring) -> None:
+    cipher = CaseCipher(b"c" * 32)
+    key = ring.session_key(HER_ID)
+    sealed = cipher.seal(HER_ID)
+    number = await store.open_case(key, sealed, NOW)
+    assert number.startswith("K-") and number[2:].isdigit() and len(number) == 6
+    assert await store.case_for(key) == number
+    assert await store.open_case(key, sealed, NOW + timedelta(hours=1)) == number
+    link = await store.case_link(number)
+    assert link == sealed and cipher.open(link) == HER_ID
+    assert await store.case_key(number) == key
+    case = await store.get_case(number)
+    assert case is not None and case.opened == NOW and not case.blocked
+    assert await store.set_blocked(number, True)
+    assert (await store.get_case(number)).blocked  # type: ignore[union-attr]
+    assert await store.relay(number, 700, NOW) and await store.relay(number, 701, NOW)
+    assert await store.case_for_relay(700) == number
+    assert await store.case_for_relay(999) is None
+    assert await store.close_case(number)
+    assert await store.case_link(number) is None and await store.case_for(key) is None
+    assert await store.case_for_relay(700) is None
+    assert not await store.close_case(number)
+    assert not await store.set_blocked(number, False)
+    assert not await store.relay(number, 702, NOW)  # nothing to relay to
+
+
+async def test_cases_expire_after_seven_days_and_numbers_are_unique(
+    store: Store, ring: Keyring
+) -> None:
+    numbers = [await store.open_case(ring.session_key(i), b"x", NOW) for i in range(60)]
+    assert len(set(numbers)) == 60
+    await store.relay(numbers[0], 1, NOW)
+    assert await store.purge_expired(NOW + timedelta(days=7, seconds=-1)) == PurgeCounts()
+    assert await store.purge_expired(NOW + timedelta(days=7)) == PurgeCounts(cases=60)
+    assert await store.case_link(numbers[0]) is None
+    assert await store.case_for_relay(1) is None
+
+
+# -- faults and migrations ----------------------------------------------------------------
+
+
+async def test_migrations_run_once_at_start(backend: Backend) -> None:
+    first, second = make_store(backend.location), make_store(backend.location)
+    try:
+        await asyncio.gather(first.open(), second.open())  # two instances starting together
+        assert await first.schema_version() == len(sqlite_backend.MIGRATIONS)
+    finally:
+        await first.close()
+        await second.close()
+    again = await open_store(backend.location)
+    try:
+        assert await again.schema_version() == len(sqlite_backend.MIGRATIONS)
+    finally:
+        await again.close()
+    await backend.raw("INSERT INTO schema_migrations (version) VALUES (99)")
+    with pytest.raises(StoreError, match="schema version 99, newer than this program"):
+        await open_store(backend.location)
+
+
+def test_both_backends_have_the_same_migrations() -> None:
+    assert len(sqlite_backend.MIGRATIONS) == len(pg_backend.MIGRATIONS)
+    for lite, pg in zip(sqlite_backend.MIGRATIONS, pg_backend.MIGRATIONS, strict=True):
+        assert len(lite) == len(pg)
+
+
+async def test_database_faults_become_one_store_error(backend: Backend, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    opened = await open_store(backend.location)
+    try:
+        await opened.save_session(key, counted(1), NOW)
+        await backend.raw("DROP TABLE sessions")
+        with pytest.raises(StoreError, match="could not load a session") as caught:
+            await opened.load_session(key)
+        assert key.hex not in str(caught.value) and str(HER_ID) not in str(caught.value)
+        with pytest.raises(StoreError, match="could not update a session"):
+            await opened.update_session(key, bump, NOW)
+        assert await opened.message_ids(key, NOW) == []  # the rest still works
+    finally:
+        await opened.close()
+    with pytest.raises(StoreError, match="not open"):
+        await opened.load_session(key)
+
+
+async def test_a_damaged_stored_session_is_a_store_error(backend: Backend, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    opened = await open_store(backend.location)
+    try:
+        await opened.save_session(key, counted(1), NOW)
+        await backend.raw(
+            'UPDATE sessions SET state = \'{"lang": "xx-secret"}\''
+            + ("::jsonb" if backend.kind == "postgres" else "")
+        )
+        with pytest.raises(StoreError, match=r"cannot be read \(ValueError\)") as caught:
+            await opened.load_session(key)
+        assert "xx-secret" not in str(caught.value)
+    finally:
+        await opened.close()
+
+
+async def test_a_corrupt_sqlite_file_is_a_clear_error_at_open(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database at all " * 200)
+    with pytest.raises(StoreError, match=r"garbage.sqlite3 cannot be used.*restore a backup"):
+        await open_store(garbage)
+
+    damaged = tmp_path / "damaged.sqlite3"
+    store = await open_store(damaged)
+    ring = Keyring(SECRET)
+    for i in range(300):
+        await store.save_session(ring.session_key(i), counted(i), NOW)
+    await store.close()
+    data = bytearray(damaged.read_bytes())
+    data[4096 * 2 : 4096 * 4] = b"\xff" * 8192  # wreck two pages, keep the header
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged|cannot be used"):
+        await open_store(damaged)
+
+
+async def test_an_unwritable_sqlite_location_is_a_clear_error_at_open(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot be used.*folder is writable"):
+        await open_store(blocker / "podruga.sqlite3")
+
+
+async def test_an_unreachable_postgres_is_a_clear_error_at_open() -> None:
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/test"
+    with pytest.raises(StoreError, match="PostgreSQL database in PODRUGA_DB") as caught:
+        await open_store(url)
+    assert "hunter2" not in str(caught.value)
+
+
+async def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "podruga.sqlite3"
+    store = await open_store(path)
+    try:
+        await store.save_session(Keyring(SECRET).session_key(1), State(), NOW)
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.parent.stat().st_mode & 0o777 == 0o700
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        await store.close()
+
+
+def test_the_backend_follows_podruga_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PODRUGA_DB", raising=False)
+    assert default_location().endswith(os.path.join("podruga", "podruga.sqlite3"))
+    monkeypatch.setenv("PODRUGA_DB", str(tmp_path / "x.sqlite3"))
+    assert isinstance(make_store(), sqlite_backend.SqliteStore)
+    monkeypatch.setenv("PODRUGA_DB", "postgresql://u@h/db")
+    assert isinstance(make_store(), pg_backend.PostgresStore)
+    assert "u@h" not in repr(make_store())
+
+
+async def test_memory_store_works_for_the_console(ring: Keyring) -> None:
+    store = await open_store(":memory:")
+    try:
+        key = ring.session_key(1)
+        await asyncio.gather(*(store.update_session(key, bump, NOW) for _ in range(20)))
+        assert await store.load_session(key) == counted(20)
+        await store.forget(key)
+        assert await store.load_session(key) is None
+    finally:
+        await store.close()
+
+
+# -- a crash in the middle of an update ------------------------------------------------------
+
+_CRASH = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from dataclasses import replace
+    from datetime import UTC, datetime
+    from bot.engine.state import State
+    from bot.store import Keyring, open_store
+
+    NOW = datetime(2025, 3, 8, tzinfo=UTC)
+
+    def die(*_):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    async def main(location, where):
+        store = await open_store(location)
+        ring = Keyring(b"s" * 32)
+        await store.save_session(ring.session_key(2), State(extra={"n": 7}), NOW)
+        await store.save_session(ring.session_key(1), State(extra={"n": 1}), NOW)
+        if where == "commit":  # after the row is written, as COMMIT starts
+            await store._writer.set_trace_callback(lambda sql: sql == "COMMIT" and die())
+            await store.update_session(ring.session_key(1), lambda s: State(extra={"n": 2}), NOW)
+        else:  # while her row is locked
+            await store.update_session(ring.session_key(1), die, NOW)
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["update", "commit"])
+async def test_a_kill_mid_update_leaves_no_half_written_state(backend: Backend, where: str) -> None:
+    if where == "commit" and backend.kind != "sqlite":
+        pytest.skip("the COMMIT trace hook is SQLite's; PostgreSQL is killed mid-update")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CRASH, backend.location, where, cwd=ROOT
+    )
+    assert await proc.wait() == -9
+    store = await open_store(backend.location)
+    try:
+        ring = Keyring(SECRET)
+        assert await store.load_session(ring.session_key(1)) == State(extra={"n": 1})
+        assert await store.load_session(ring.session_key(2)) == State(extra={"n": 7})
+        # Her row is not left locked: a new update goes through at once.
+        bumped = await store.update_session(ring.session_key(1), lambda s: counted(5), NOW)
+        assert bumped == counted(5)
+    finally:
+        await store.close()
+
+
+# -- privacy audit --------------------------------------------------------------------------
+
+
+def _encodings(value: int) -> dict[str, bytes]:
+    """Every way a Telegram id could sit in a file or a text dump."""
+    forms: dict[str, bytes] = {
+        "decimal": str(value).encode(),
+        "decimal utf-16-le": str(value).encode("utf-16-le"),
+        "decimal utf-16-be": str(value).encode("utf-16-be"),
+        "json string": f'"{value}"'.encode(),
+        "base64 decimal": base64.b64encode(str(value).encode()).rstrip(b"="),
+        "decimal as hex (a bytea dump)": str(value).encode().hex().encode(),
+    }
+    for size in (4, 8):
+        for order in ("little", "big"):
+            raw = value.to_bytes(size, order)  # type: ignore[arg-type]
+            forms[f"{size}-byte {order}-endian"] = raw
+            forms[f"{size}-byte {order}-endian as hex"] = raw.hex().encode()
+            forms[f"{size}-byte {order}-endian as base64"] = base64.b64encode(raw).rstrip(b"=")
+    forms["hex"] = f"{value:x}".encode()
+    return forms
+
+
+async def test_privacy_audit_no_user_id_in_the_database_or_logs(
+    backend: Backend, ring: Keyring, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cipher = CaseCipher(b"c" * 32)
+    her = ring.session_key(HER_ID)
+    store = await open_store(backend.location)
+    try:
+        await store.update_session(her, lambda s: State(lang="uk", country="UA"), NOW)
+        await store.update_session(her, lambda s: replace(s, pregnant=True).at("ost.start"), NOW)
+        await store.remember_messages(her, [1, 2, 3, 4], NOW)
+        number = await store.open_case(her, cipher.seal(HER_ID), NOW)
+        await store.relay(number, 42, NOW)
+        await store.count(NOW.date(), "ost", "uk", "UA", answered=True)
+        for other in range(HER_ID - 5, HER_ID):
+            await store.save_session(ring.session_key(other), State(lang="ru"), NOW)
+        await store.purge_expired(NOW)
+        dump = await backend.dump()
+    finally:
+        await store.close()
+    if backend.kind == "sqlite":
+        dump += await backend.dump()  # after close too: the WAL is folded into the file
+    assert len(dump) > 1000  # the dump really holds the database
+    assert her.hex.encode() in dump  # ... including her rows
+    logs = "\n".join(r.getMessage() for r in caplog.records).encode()
+    assert b"store opened" in logs
+    for name, form in _encodings(HER_ID).items():
+        assert form not in dump, f"her id is in the database as {name}"
+        assert form not in logs, f"her id is in the logs as {name}"
+    assert her.hex.encode() not in logs and her.hex[:16].encode() not in logs
+
+
+async def test_forgotten_rows_leave_no_trace_in_the_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "podruga.sqlite3"
+    ring, cipher = Keyring(SECRET), CaseCipher(b"c" * 32)
+    her = ring.session_key(HER_ID)
+    store = await open_store(path)
+    sealed = cipher.seal(HER_ID)
+    try:
+        for i in range(20):  # neighbours on the same pages
+            await store.save_session(ring.session_key(i), counted(i), NOW)
+        await store.save_session(her, State(lang="uk", country="MD", find_city="chisinau"), NOW)
+        await store.remember_messages(her, [5, 6], NOW)
+        other_case = await store.open_case(ring.session_key(1), cipher.seal(1), NOW)
+        await store.open_case(her, sealed, NOW)
+        raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        assert her.hex.encode() in raw and sealed in raw and b"chisinau" in raw
+        await store.forget(her)
+        await store.close_case(other_case)
+        raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        assert her.hex.encode() not in raw
+        assert sealed not in raw
+        assert b"chisinau" not in raw
+    finally:
+        await store.close()
