@@ -74,7 +74,7 @@ class Backend:
                 "SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = current_schema()"
             )
-            texts = []
+            texts: list[str] = []
             for (table,) in tables:
                 rows = await conn.fetch(f'SELECT t::text FROM "{table}" t')
                 texts.extend(r[0] for r in rows)
@@ -620,7 +620,9 @@ async def test_privacy_audit_no_user_id_in_the_database_or_logs(
     store = await open_store(backend.location)
     try:
         await store.update_session(her, lambda s: State(lang="uk", country="UA"), NOW)
-        await store.update_session(her, lambda s: replace(s, pregnant=True).at("ost.start"), NOW)
+        await store.update_session(
+            her, lambda s: replace(s or State(), pregnant=True).at("ost.start"), NOW
+        )
         await store.remember_messages(her, [1, 2, 3, 4], NOW)
         number = await store.open_case(her, cipher.seal(HER_ID), NOW)
         await store.relay(number, 42, NOW)

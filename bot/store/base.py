@@ -256,8 +256,8 @@ class Store(abc.ABC):
         """Mark an open case as blocked (staff stop relaying); False if it was not open."""
 
     @abc.abstractmethod
-    async def relay(self, number: str, staff_message_id: int, now: datetime) -> None:
-        """Record that this message in the staff chat was relayed from this case."""
+    async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
+        """Record that this staff chat message was relayed from this case; False if not open."""
 
     @abc.abstractmethod
     async def case_for_relay(self, staff_message_id: int) -> str | None:

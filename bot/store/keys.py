@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -58,7 +59,7 @@ class SessionKey:
         # Never the digest itself: reprs end up in logs and tracebacks.
         return "SessionKey(<hidden>)"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("SessionKey is not picklable")
 
 
@@ -114,7 +115,7 @@ class Keyring:
     def __repr__(self) -> str:
         return "Keyring(<secret>)"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("Keyring is not picklable")
 
 
