@@ -1,0 +1,496 @@
+"""The phrase index: from what she typed to the step that answers it.
+
+Theory of operation. Every `ask` phrase and title is read into *tokens*; a token is a
+word's set of keys (morphology.py: stem or lemma, then the spelling skeleton), after
+slang and abbreviations are replaced by their canonical words (synonyms.py). Her text
+is read the same way, except that each Latin word may be English, transliteration or a
+keyboard-layout slip, and the reading that exists in the index wins; words the index does
+not know are tried as a stuck-together pair, then by prefix, then by edit distance over
+keys of similar length. A phrase scores by how much of it her text covers and how much
+of her text it covers, each weighted by how rare a key is across steps (idf); a step
+scores by its best phrase, plus a little for her words found anywhere in the step.
+
+Before any of that, the crisis lexicon (crisis.py) reads the text; if it fires, the
+answer is the crisis step for that category and nothing else is considered.
+
+Nothing she typed is kept: the only caches hold keys of the content's own words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from rapidfuzz import fuzz, process
+
+from bot.matching import crisis, morphology
+from bot.matching.layout import latin_to_cyrillic
+from bot.matching.normalise import chunks, clean, is_cyrillic, is_latin, words
+from bot.matching.synonyms import SYNONYMS
+from bot.matching.translit import skeleton, to_cyrillic
+
+# Score bands. A step at or above CONFIDENT, ahead of the next step (unless both answer a
+# topic in common) by MARGIN, is the answer; from SUGGEST up, the best three are offered
+# as "did you mean"; below SUGGEST, nothing is close.
+CONFIDENT = 0.5
+MARGIN = 0.06
+SUGGEST = 0.22
+MAX_SUGGESTIONS = 3
+# Her words that the index does not know count this much of an average word against her
+# coverage: chit-chat ("привет девочки подскажите") should not sink a good match.
+UNKNOWN_WEIGHT = 0.35
+# Share of the step score that comes from her words found anywhere in the step.
+STEP_BAG_SHARE = 0.25
+# A key in more than this share of steps carries no signal (checked only with many steps).
+STOP_SHARE = 0.3
+STOP_MIN_STEPS = 20
+
+# Function words of the three languages, by folded surface form: they never decide a match.
+STOPWORDS = frozenset(
+    """
+    и й а но в во на с со к ко у о об обо от до из за по при для без под над что чтобы
+    как ли же бы то это эта этот эти мне меня мной я ты она он мы вы они её ее его их
+    мой моя мое мои твой твоя свой своя ещё еще уже так там тут где когда или если
+    то есть был была было были буду будет быть очень просто вот ну да нет пожалуйста
+    подскажите скажите подскажи скажи привет здравствуйте добрый день вечер девочки
+    хочу хотела хотел могу можу може
+    і та але в у на з із зі до від за по при для без під над що щоб як чи це ця цей ці
+    мені мене я ти вона він ми ви вони її його їх мій моя моє мої твій своя вже так там
+    тут де коли або якщо була був було були буду буде бути дуже просто ну так ні будь
+    ласка підкажіть скажіть привіт добрий вітаю дівчата
+    the a an and or but in on at to of for with without about from by is are was were be
+    been am i me my you your she her he his it its we our they their this that these those
+    what how can could should would do does did please hi hello there if so just
+    """.split()
+)
+_FOLD = str.maketrans({"ё": "е", "і": "и", "ї": "и", "є": "е", "ґ": "г"})
+_STOPS = frozenset(w.translate(_FOLD) for w in STOPWORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A step that can answer typed questions: its id, topics and how women ask for it."""
+
+    step: str
+    topics: tuple[str, ...]
+    phrases: Mapping[str, tuple[str, ...]]
+    crisis: bool = False
+    titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The answer to one typed question: a step, or suggestions, or nothing."""
+
+    step: str | None
+    score: float
+    crisis: bool
+    suggestions: tuple[str, ...]
+    human: bool = False
+
+
+# A token: its keys, each with how sure the reading is (1.0 exact, less for fuzzy).
+Token = dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    step: int
+    tokens: tuple[tuple[frozenset[str], float], ...]  # (keys, weight)
+    keys: frozenset[str]
+    weight: float
+
+
+def _word_keys(word: str, lang: str | None) -> tuple[str, ...]:
+    """All keys of one word; `lang` is the phrase language, None for her text."""
+    if word.isdigit():
+        return (word,)
+    if is_cyrillic(word):
+        return morphology.cyrillic_keys(word)
+    if is_latin(word):
+        if lang == "en":
+            return (morphology.english_key(word),)
+        keys = list(morphology.translit_keys(word))
+        english = morphology.english_key(word)
+        if english not in keys:
+            keys.append(english)
+        return tuple(keys)
+    return ()
+
+
+def _synonym_table() -> dict[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]]:
+    """Variant key sequences by their first word's keys, with the canonical tokens."""
+    table: dict[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]] = {}
+    for canonical, variants in SYNONYMS.items():
+        target = tuple(dict.fromkeys(_word_keys(w, None), 1.0) for w in words(clean(canonical)))
+        for variant in (canonical, *variants):
+            seq = tuple(frozenset(_word_keys(w, None)) for w in words(clean(variant)))
+            if not seq or not all(seq):
+                continue
+            for key in seq[0]:
+                table.setdefault(key, []).append((seq, target))
+    for options in table.values():
+        options.sort(key=lambda option: -len(option[0]))  # longest variant first
+    return table
+
+
+def _apply_synonyms(
+    tokens: list[Token],
+    table: Mapping[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]],
+) -> list[Token]:
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        found: tuple[int, tuple[Token, ...], float] | None = None
+        for key in tokens[i]:
+            for seq, target in table.get(key, ()):
+                n = len(seq)
+                if found is not None and n <= found[0]:
+                    break
+                if i + n > len(tokens):
+                    continue
+                sims = [
+                    max((tokens[i + j].get(k, 0.0) for k in seq[j]), default=0.0) for j in range(n)
+                ]
+                if min(sims) > 0:
+                    found = (n, target, min(sims))
+                    break
+        if found is None:
+            out.append(tokens[i])
+            i += 1
+        else:
+            n, target, sim = found
+            out.extend({k: sim for k in t} for t in target)
+            i += n
+    return out
+
+
+def _is_stop(word: str) -> bool:
+    return word.translate(_FOLD) in _STOPS
+
+
+class Index:
+    """Typed-question matcher over the content's `ask` phrases; build once, match often."""
+
+    __slots__ = (
+        "_entries",
+        "_phrases",
+        "_postings",
+        "_idf",
+        "_vocab_by_len",
+        "_step_keys",
+        "_synonyms",
+        "_word_cache",
+        "_surface",
+        "_crisis_steps",
+        "_human_step",
+        "_mean_idf",
+        "_stop",
+        "_lexicon",
+    )
+
+    def __init__(self) -> None:
+        raise TypeError("use Index.build(entries)")
+
+    @classmethod
+    def build(cls, entries: Iterable[Entry]) -> Index:
+        """Read every phrase and title of every entry into the index."""
+        morphology.warm()
+        self = object.__new__(cls)
+        self._entries = tuple(entries)
+        self._synonyms = _synonym_table()
+        self._word_cache = {}
+        raw: list[tuple[int, list[Token]]] = []
+        for number, entry in enumerate(self._entries):
+            texts: list[tuple[str, str]] = [
+                (lang, phrase) for lang, phrases in entry.phrases.items() for phrase in phrases
+            ]
+            texts += [(lang, title) for lang, title in entry.titles.items()]
+            for lang, text in texts:
+                tokens = self._read_content(text, lang)
+                if tokens:
+                    raw.append((number, tokens))
+        steps_with: dict[str, set[int]] = defaultdict(set)
+        for number, tokens in raw:
+            for token in tokens:
+                for key in token:
+                    steps_with[key].add(number)
+        n = max(len(self._entries), 1)
+        self._stop = frozenset(
+            key
+            for key, steps in steps_with.items()
+            if n >= STOP_MIN_STEPS and len(steps) / n > STOP_SHARE
+        )
+        self._idf = {
+            key: math.log((n + 1) / (len(steps) + 0.5)) + 0.1
+            for key, steps in steps_with.items()
+            if key not in self._stop
+        }
+        self._mean_idf = sum(self._idf.values()) / max(len(self._idf), 1)
+        phrases: list[_Phrase] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        step_keys: dict[int, set[str]] = defaultdict(set)
+        for number, tokens in raw:
+            weighted = tuple(
+                (
+                    frozenset(k for k in token if k in self._idf),
+                    max((self._idf[k] for k in token if k in self._idf), default=0.0),
+                )
+                for token in tokens
+            )
+            weighted = tuple(t for t in weighted if t[0])
+            if not weighted:
+                continue
+            keys = frozenset().union(*(t[0] for t in weighted))
+            for key in keys:
+                postings[key].append(len(phrases))
+            step_keys[number] |= keys
+            phrases.append(_Phrase(number, weighted, keys, sum(w for _, w in weighted)))
+        self._phrases = tuple(phrases)
+        self._postings = {k: tuple(v) for k, v in postings.items()}
+        self._step_keys = {k: frozenset(v) for k, v in step_keys.items()}
+        by_len: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for key in self._idf:
+            by_len[key[0], len(key)].append(key)
+        self._vocab_by_len = dict(by_len)
+        self._surface = frozenset(self._word_cache)
+        # keys she may type that synonyms turn into index keys count as known words
+        self._lexicon = (
+            frozenset(self._idf)
+            | self._stop
+            | frozenset(
+                key
+                for options in self._synonyms.values()
+                for seq, _ in options
+                for keys in seq
+                for key in keys
+            )
+        )
+        self._crisis_steps = {
+            topic: number
+            for number, entry in reversed(list(enumerate(self._entries)))
+            if entry.crisis
+            for topic in entry.topics
+        }
+        self._human_step = next(
+            (i for i, e in enumerate(self._entries) if "human" in e.topics and not e.crisis), None
+        )
+        return self
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _read_content(self, text: str, lang: str) -> list[Token]:
+        tokens: list[Token] = []
+        for word in words(clean(text)):
+            if _is_stop(word):
+                continue
+            cache_key = f"{lang}:{word}"
+            keys = self._word_cache.get(cache_key)
+            if keys is None:
+                keys = _word_keys(word, lang)
+                self._word_cache[cache_key] = keys
+            if keys:
+                tokens.append(dict.fromkeys(keys, 1.0))
+        return _apply_synonyms(tokens, self._synonyms)
+
+    def _keys(self, word: str) -> tuple[str, ...]:
+        for lang in ("ru", "uk", "en"):  # content words already read: no stemming needed
+            keys = self._word_cache.get(f"{lang}:{word}")
+            if keys is not None:
+                return (
+                    keys
+                    if lang != "en" or not is_latin(word)
+                    else (*keys, *morphology.translit_keys(word))
+                )
+        return _word_keys(word, None)
+
+    def _known(self, keys: Iterable[str]) -> Token:
+        return {k: 1.0 for k in keys if k in self._lexicon}
+
+    def _fuzzy(self, word: str, keys: tuple[str, ...]) -> Token:
+        """Keys of the index close to this unknown word: a prefix, then edit distance."""
+        found: Token = {}
+        for key in keys:
+            if len(key) >= 5:
+                for size in range(len(key) - 1, 3, -1):
+                    if key[:size] in self._idf:
+                        found[key[:size]] = max(
+                            found.get(key[:size], 0.0), 0.7 + 0.25 * size / len(key)
+                        )
+                        break
+            if len(key) < 4:
+                continue
+            cutoff = 80.0 if len(key) <= 6 else 74.0
+            # a slip in the first letter is rare; bucketing by it keeps noise and time down
+            pool = [
+                k
+                for size in range(len(key) - 2, len(key) + 3)
+                for k in self._vocab_by_len.get((key[0], size), ())
+            ]
+            for hit, score, _ in process.extract(
+                key, pool, scorer=fuzz.ratio, score_cutoff=cutoff, limit=2
+            ):
+                found[hit] = max(found.get(hit, 0.0), score / 100 * 0.95)
+        return found
+
+    def _split(self, word: str) -> list[Token] | None:
+        """A missing space: two content words stuck together ("можнометадон")."""
+        if len(word) < 6:
+            return None
+        for i in range(len(word) - 3, 1, -1):
+            left, right = word[:i], word[i:]
+            left_known = _is_stop(left) or any(
+                f"{lang}:{left}" in self._surface for lang in ("ru", "uk", "en")
+            )
+            if not left_known:
+                continue
+            right_token = self._known(self._keys(right))
+            if right_token:
+                left_token = {} if _is_stop(left) else self._known(self._keys(left))
+                return [t for t in (left_token, right_token) if t]
+        return None
+
+    def _read_query(self, text: str) -> tuple[list[Token], float, list[str], str]:
+        """Her text as tokens, the weight of unknown words, and the crisis readings."""
+        cleaned = clean(text)
+        tokens: list[Token] = []
+        unknown = 0.0
+        translit_line: list[str] = []
+        layout_line: list[str] = []
+        for chunk in chunks(cleaned):
+            layout_words: list[str] | None = None
+            if chunk.isascii() and any(c.isalpha() for c in chunk):
+                reading = latin_to_cyrillic(chunk.rstrip("?!"))
+                layout_words = words(reading)
+                layout_line.extend(skeleton(w) for w in layout_words)
+            chunk_words = words(chunk)
+            for word in chunk_words:
+                translit_line.append(
+                    skeleton(to_cyrillic(word) if is_latin(word) else word.translate(_FOLD))
+                )
+                if layout_words is None:
+                    layout_line.append(skeleton(word.translate(_FOLD)))
+            # (word, its keys, the keys the index knows); layout slips replace the chunk
+            read: list[tuple[str, tuple[str, ...], Token]] = []
+            for word in chunk_words:
+                if not _is_stop(word):
+                    keys = self._keys(word)
+                    read.append((word, keys, self._known(keys)))
+            misses = sum(1 for _, _, known in read if not known)
+            if misses and layout_words:
+                slipped = []
+                for word in layout_words:
+                    if not _is_stop(word):
+                        keys = self._keys(word)
+                        slipped.append((word, keys, self._known(keys)))
+                if sum(1 for *_, known in slipped if known) > len(read) - misses:
+                    read = slipped
+                elif len(slipped) == len(read):
+                    # neither reading is known: let the near-miss search try both
+                    read = [
+                        (word, keys + other_keys, known)
+                        for (word, keys, known), (_, other_keys, _) in zip(
+                            read, slipped, strict=True
+                        )
+                    ]
+            for word, keys, known in read:
+                if known:
+                    tokens.append(known)
+                    continue
+                split = self._split(word)
+                if split:
+                    tokens.extend(split)
+                    continue
+                near = self._fuzzy(word, keys) if keys else {}
+                if near:
+                    tokens.append(near)
+                else:
+                    unknown += UNKNOWN_WEIGHT * self._mean_idf
+        english = " ".join(words(cleaned))
+        return (
+            _apply_synonyms(tokens, self._synonyms),
+            unknown,
+            [" ".join(translit_line), " ".join(layout_line)],
+            english,
+        )
+
+    # -- matching --------------------------------------------------------------------
+
+    def match(self, text: str) -> Match:
+        """Find the step that answers her text: crisis first, then the best phrase."""
+        tokens, unknown, lines, english = self._read_query(text)
+        category = crisis.detect(lines, english)
+        if category is not None and self._crisis_steps:
+            number = self._crisis_steps.get(category)
+            if number is None:
+                number = self._crisis_steps.get(
+                    "emergency_numbers", next(iter(self._crisis_steps.values()))
+                )
+            return Match(self._entries[number].step, 1.0, True, ())
+        if crisis.wants_human(lines, english) and self._human_step is not None:
+            return Match(self._entries[self._human_step].step, 1.0, False, (), human=True)
+        ranked = self._rank(tokens, unknown)
+        if not ranked or ranked[0][1] < SUGGEST:
+            return Match(None, ranked[0][1] if ranked else 0.0, False, ())
+        best, score = ranked[0]
+        entry = self._entries[best]
+        runner_up = ranked[1] if len(ranked) > 1 else None
+        clear = (
+            runner_up is None
+            or score - runner_up[1] >= MARGIN
+            or bool(set(entry.topics) & set(self._entries[runner_up[0]].topics))
+        )
+        if score >= CONFIDENT and clear:
+            return Match(entry.step, score, entry.crisis, ())
+        floor = max(SUGGEST, score * 0.6)
+        suggestions = tuple(
+            self._entries[number].step for number, s in ranked[:MAX_SUGGESTIONS] if s >= floor
+        )
+        return Match(None, score, False, suggestions)
+
+    def _rank(self, tokens: list[Token], unknown: float) -> list[tuple[int, float]]:
+        if not tokens:
+            return []
+        query: dict[str, float] = {}
+        weights: list[float] = []
+        for token in tokens:
+            for key, sim in token.items():
+                if sim > query.get(key, 0.0):
+                    query[key] = sim
+            weights.append(max((self._idf.get(k, 0.0) for k in token), default=0.0))
+        total_q = sum(weights) + unknown
+        if total_q <= 0:
+            return []
+        candidates: set[int] = set()
+        for key in query:
+            candidates.update(self._postings.get(key, ()))
+        best: dict[int, float] = {}
+        for number in candidates:
+            phrase = self._phrases[number]
+            covered = 0.0
+            for keys, weight in phrase.tokens:
+                sim = max((query.get(k, 0.0) for k in keys), default=0.0)
+                covered += weight * sim
+            mine = 0.0
+            for token, weight in zip(tokens, weights, strict=True):
+                sim = max((s for k, s in token.items() if k in phrase.keys), default=0.0)
+                mine += weight * sim
+            score = 0.5 * covered / phrase.weight + 0.5 * mine / total_q
+            if score > best.get(phrase.step, 0.0):
+                best[phrase.step] = score
+        ranked: list[tuple[int, float]] = []
+        for step, score in best.items():
+            keys = self._step_keys[step]
+            bag = (
+                sum(
+                    weight * max((s for k, s in token.items() if k in keys), default=0.0)
+                    for token, weight in zip(tokens, weights, strict=True)
+                )
+                / total_q
+            )
+            ranked.append((step, min(1.0, (1 - STEP_BAG_SHARE) * score + STEP_BAG_SHARE * bag)))
+        ranked.sort(key=lambda item: -item[1])
+        return ranked
