@@ -57,7 +57,7 @@ def _load_directory(root: Path, today: date) -> tuple[Any, list[DataError], list
         from bot import directory
     except ImportError:  # the directory module is optional while it is being built
         return None, [], []
-    if not (root / "directory").is_dir():
+    if not (root / "directory").is_dir() or not hasattr(directory, "load"):
         return None, [], []
     found, errors, issues = directory.load(root / "directory", today=today)
     return found, list(errors), list(issues)

@@ -1,0 +1,209 @@
+"""The engine: a pure function of (world, state, event, now)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from bot.engine import step
+from bot.engine.events import Button, Command, Location, Start, Text
+from bot.engine.replies import AskLocation, DeleteConversation, ForgetMe, HandOver, Say
+from bot.engine.state import State, Status, Waiting
+from tests.conftest import NOW
+from tests.helpers import Conversation, FakeMatch, payloads, say_texts, with_index
+
+FORBIDDEN = ("telegram", "aiosqlite", "asyncpg", "yaml", "babel.messages.pofile", "sqlite3",
+             "asyncio", "random")
+
+
+def test_engine_imports_no_io_modules() -> None:
+    """STYLE rule 1: importing the engine pulls in no I/O, telegram, yaml or clock module."""
+    code = (
+        "import sys; before = set(sys.modules); import bot.engine, bot.engine.events, "
+        "bot.engine.replies, bot.engine.state; new = set(sys.modules) - before; "
+        f"bad = sorted(m for m in new for f in {FORBIDDEN!r} if m == f or m.startswith(f + '.')); "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_engine_source_reads_no_clock() -> None:
+    import inspect
+
+    import bot.engine as engine
+
+    source = inspect.getsource(engine)
+    for call in (r"datetime\.now\(", r"date\.today\(", r"time\.time\(", r"(?<![\w.])open\("):
+        assert not re.search(call, source), call
+
+
+def test_start_with_known_language_and_country_shows_welcome(world) -> None:
+    result = step(world, State(lang="en", country="UA"), Start("en"), NOW)
+    assert result.state.step_id == "main.welcome"
+    assert "crisis.start" in payloads(result)
+    assert "do:exit" in payloads(result), "quick exit must be on every screen"
+
+
+def test_start_with_unknown_language_asks_in_all_three(world) -> None:
+    result = step(world, State(), Start("de"), NOW)
+    assert result.state.waiting is Waiting.LANGUAGE
+    assert payloads(result)[:3] == ["lang:uk", "lang:ru", "lang:en"]
+    text = say_texts(result)[0]
+    assert "Оберіть мову" in text and "Выберите язык" in text and "Choose a language" in text
+
+
+def test_language_from_telegram_then_country_is_asked_once(world) -> None:
+    chat = Conversation(world)
+    first = chat.send(Start("uk-UA"))
+    assert chat.state.lang == "uk" and chat.state.waiting is Waiting.COUNTRY
+    assert "country:UA" in payloads(first) and "country:XX" in payloads(first)
+    chat.tap("country:XX")
+    assert chat.state.country == "XX" and chat.state.step_id == "main.welcome"
+    again = chat.send(Start("uk"))
+    assert chat.state.waiting is Waiting.NOTHING, "country is asked once, not on every start"
+    assert again.state.step_id == "main.welcome"
+
+
+def test_engine_never_mutates_its_input(world) -> None:
+    state = State(lang="ru", country="RU")
+    before = state.to_dict()
+    step(world, state, Command("exit"), NOW)
+    step(world, state, Button("ost.start"), NOW)
+    assert state.to_dict() == before
+
+
+@pytest.mark.parametrize("payload", ["nosuch.step", "find:unicorns", "lang:de", "page:3",
+                                     "do:selfdestruct", "country:FR"])
+def test_stale_or_forged_button_gets_a_polite_answer_and_the_menu(world, payload: str) -> None:
+    result = step(world, State(lang="en", country="UA"), Button(payload), NOW)
+    assert "out of date" in say_texts(result)[0]
+    assert result.state.step_id == "main.menu"
+
+
+@pytest.mark.parametrize("payload", ["x" * 65, "ost.start;DROP", "", "ost start", "ЗПТ:1"])
+def test_malformed_payload_is_refused_by_the_event(payload: str) -> None:
+    with pytest.raises(ValueError):
+        Button(payload)
+
+
+def test_crisis_text_wins_over_everything(world) -> None:
+    table = {"she is not breathing": FakeMatch("crisis.overdose", crisis=True)}
+    w = with_index(world, table)
+    waiting_for_city = State(lang="en", country="UA", status=Status.WAITING, waiting=Waiting.CITY)
+    result = step(w, waiting_for_city, Text("she is not breathing"), NOW)
+    assert result.state.step_id == "crisis.overdose"
+    assert result.log[0].kind == "crisis"
+    in_case = State(lang="en", country="UA", status=Status.HANDOVER, case="K-1")
+    result = step(w, in_case, Text("she is not breathing"), NOW)
+    assert result.state.step_id == "crisis.overdose"
+    assert any(isinstance(r, HandOver) and r.kind == "relay" for r in result.replies)
+
+
+def test_confident_match_answers_with_sources_footer(world) -> None:
+    w = with_index(world, {"what is ost": FakeMatch("ost.what")})
+    result = step(w, State(lang="en", country="UA"), Text("what is ost"), NOW)
+    say = [r for r in result.replies if isinstance(r, Say)][0]
+    assert result.state.step_id == "ost.what"
+    assert say.footer.startswith("Sources: ") and "2026" in say.footer
+    assert say.keep is True
+    assert result.log[0].kind == "answer" and result.log[0].topics
+
+
+def test_unsure_match_offers_did_you_mean_then_menu(world) -> None:
+    w = with_index(world, {"hmm": FakeMatch(None, 0.4, suggestions=("ost.what", "main.privacy"))})
+    result = step(w, State(lang="en", country="UA"), Text("hmm"), NOW)
+    assert "Did you mean" in say_texts(result)[0]
+    assert payloads(result)[:2] == ["ost.what", "main.privacy"]
+    assert "main.menu" in payloads(result)
+
+
+def test_nothing_close_offers_menu_and_a_person(world) -> None:
+    result = step(with_index(world, {}), State(lang="en", country="UA"), Text("qwerty"), NOW)
+    assert "didn't understand" in say_texts(result)[0]
+    assert "do:human" in payloads(result) and "main.menu" in payloads(result)
+    assert result.log[0].kind == "unmatched"
+
+
+def test_typed_request_for_a_person_explains_before_opening(world) -> None:
+    w = with_index(world, {"хочу с человеком": FakeMatch(None, human=True)})
+    result = step(w, State(lang="ru", country="RU"), Text("хочу с человеком"), NOW)
+    assert result.state.step_id == "main.human"
+    assert "do:human" in payloads(result)
+    assert not any(isinstance(r, HandOver) for r in result.replies)
+
+
+def test_handover_open_relay_and_leave(world) -> None:
+    chat = Conversation(with_index(world, {}), State(lang="uk", country="UA"))
+    opened = chat.tap("do:human")
+    assert chat.state.status is Status.HANDOVER
+    assert any(isinstance(r, HandOver) and r.kind == "open" for r in opened.replies)
+    relayed = chat.text("мені потрібна допомога")
+    assert [r.kind for r in relayed.replies if isinstance(r, HandOver)] == ["relay"]
+    left = chat.tap("do:leave")
+    assert chat.state.status is Status.ACTIVE
+    assert any(isinstance(r, HandOver) and r.kind == "close" for r in left.replies)
+
+
+def test_quick_exit_deletes_forgets_and_leaves_a_neutral_line(world) -> None:
+    state = State(lang="ru", country="RU", pregnant=True, flow="ost", step="what")
+    result = step(world, state, Command("exit"), NOW)
+    kinds = [type(r) for r in result.replies]
+    assert kinds.index(DeleteConversation) < kinds.index(ForgetMe) < kinds.index(Say)
+    assert result.state.status is Status.ENDED and result.state.pregnant is False
+    neutral = say_texts(result)[-1].lower()
+    for word in ("нарк", "вич", "бер", "метадон", "зпт", "drug", "hiv", "ost"):
+        assert word not in neutral
+
+
+def test_forget_keeps_only_the_language_for_this_reply(world) -> None:
+    state = State(lang="uk", country="UA", pregnant=True)
+    result = step(world, state, Command("forget"), NOW)
+    assert any(isinstance(r, ForgetMe) for r in result.replies)
+    assert result.state.country == "" and result.state.pregnant is False
+
+
+def test_find_button_asks_for_city_or_location(world) -> None:
+    result = step(world, State(lang="en", country="UA"), Button("find:ost+women_only"), NOW)
+    ask = [r for r in result.replies if isinstance(r, AskLocation)]
+    assert ask and "OST on site" in ask[0].text and "Women only" in ask[0].text
+    assert result.state.waiting is Waiting.CITY
+    assert result.state.find_needs == ("ost", "women_only")
+
+
+def test_location_without_directory_says_so_kindly(world) -> None:
+    w = replace(world, directory=None)
+    result = step(w, State(lang="en", country="UA"), Location(50.45, 30.52), NOW)
+    assert "not available" in say_texts(result)[0]
+
+
+def test_state_round_trips_and_rejects_bad_values() -> None:
+    state = State(lang="uk", country="UA", pregnant=True, find_needs=("ost",), case="K-12")
+    assert State.from_dict(state.to_dict()) == state
+    with pytest.raises(ValueError):
+        State(lang="de")
+    with pytest.raises(ValueError):
+        State(country="ukraine")
+    with pytest.raises(ValueError):
+        State.from_dict({"schema": 99})
+
+
+def test_commands_reach_their_screens(world) -> None:
+    for name, expected in (("menu", "main.menu"), ("help", "main.help"),
+                           ("privacy", "main.privacy")):
+        assert step(world, State(lang="en", country="UA"), Command(name), NOW).state.step_id \
+            == expected
+    assert step(world, State(lang="en", country="UA"), Command("language"),
+                NOW).state.waiting is Waiting.LANGUAGE
+
+
+def test_country_variant_is_chosen_with_fallback(world) -> None:
+    ru = step(world, State(lang="en", country="RU"), Button("crisis.emergency"), NOW)
+    ua = step(world, State(lang="en", country="UA"), Button("crisis.emergency"), NOW)
+    other = step(world, State(lang="en", country="XX"), Button("crisis.emergency"), NOW)
+    assert say_texts(ru)[0] != say_texts(ua)[0] != say_texts(other)[0]
+    assert "112" in say_texts(other)[0]
