@@ -28,7 +28,9 @@ from bot.store import (
     PurgeCounts,
     SessionKey,
     Store,
+    decode_state,
     default_location,
+    encode_state,
     make_store,
     open_store,
 )
@@ -177,6 +179,15 @@ def test_case_cipher_seals_and_refuses_a_wrong_key(monkeypatch: pytest.MonkeyPat
     assert CaseCipher.from_env().open(CaseCipher(b"k" * 40).seal(5)) == 5
     with pytest.raises(StoreError):  # two throw-away ciphers never share a key
         CaseCipher.throwaway().open(CaseCipher.throwaway().seal(1))
+
+
+def test_the_serialiser_round_trips_a_state_as_compact_json() -> None:
+    state = State(lang="uk", country="UA", pregnant=True, find_needs=("ost", "hiv"), case="K-1")
+    text = encode_state(state)
+    assert decode_state(text) == state
+    assert " " not in text and text.startswith('{"case":"K-1"')  # sorted keys, stable on disk
+    with pytest.raises(TypeError):
+        Store()  # type: ignore[abstract]
 
 
 # -- sessions ---------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from .base import (
     Store,
     Update,
     Versioned,
+    decode_state,
+    encode_state,
 )
 from .keys import CaseCipher, Keyring, SessionKey
 
@@ -41,7 +43,10 @@ __all__ = [
     "Store",
     "Update",
     "Versioned",
+    "decode_state",
     "default_location",
+    "encode_state",
+    "make_store",
     "open_store",
 ]
 
