@@ -147,7 +147,7 @@ class Flows:
 
 
 def _hint(value: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -247,7 +247,7 @@ class _FileReader:
             self.error(line, "a step must have at least 'say:'", where)
             return None
         self.unknown_keys(body, STEP_KEYS, where)
-        say = self.say(body, where)
+        say = self.say(body, where, line)
         buttons = self.buttons(body, step_id, where)
         topics = self.string_list(body, "topics", where)
         ask = self.ask(body, where)
@@ -291,10 +291,10 @@ class _FileReader:
             note=note if isinstance(note, str) else "",
         )
 
-    def say(self, body: Node, where: str) -> tuple[Variant, ...]:
+    def say(self, body: Node, where: str, step_line: int) -> tuple[Variant, ...]:
         value = body.get("say")
         if value is None:
-            self.error(body.line, "the step has nothing to say: add 'say:'", where)
+            self.error(step_line, "the step has nothing to say: add 'say:'", where)
             return (Variant("", body.line),)
         if isinstance(value, str):
             return (self.variant_text(value, body.line_of("say"), where),)
@@ -443,7 +443,8 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
 
     steps: dict[str, StepDef] = {}
     flows: dict[str, FlowDef] = {}
-    for path in sorted(flows_dir.glob("*.yaml")):
+    # main.yaml first: it is the root, so a clash of names is reported on the other file.
+    for path in sorted(flows_dir.glob("*.yaml"), key=lambda p: (p.name != "main.yaml", p.name)):
         if path.name in SPECIAL_FILES:
             continue
         name = _rel(path, flows_dir)
@@ -520,8 +521,8 @@ def _cross_check(
         for source in step.sources:
             if source not in sources:
                 errors.append(DataError(step.path, step.line,
-                    f"unknown source {source!r}{_hint(source, sources)}: add it to "
-                    "flows/sources.yaml", where))
+                    f"unknown source {source!r}: add it to flows/sources.yaml"
+                    f"{_hint(source, sources)}", where))
     for step in steps.values():
         if step.id not in reached:
             errors.append(DataError(step.path, step.line,

@@ -95,7 +95,7 @@ def parse(text: str, name: str) -> tuple[Any, list[DataError]]:
         line = mark.line + 1 if mark else 1
         problem = (exc.problem or "the text is not valid YAML").strip()
         hint = ""
-        if "\t" in text and "tab" in problem:
+        if "\t" in text and "'\\t'" in problem:
             hint = " (use spaces, not tabs)"
         return None, [DataError(name, line, f"this is not valid YAML: {problem}{hint}")]
     except yaml.YAMLError as exc:  # not marked: rare
