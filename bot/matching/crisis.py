@@ -159,21 +159,23 @@ _ENGLISH = {name: _any(patterns) for name, patterns in _EN.items()}
 _EN_STRONG = _any(_EN["overdose"][2:9])
 
 
+def planned(lines: list[str], english: str) -> bool:
+    """True when she talks of the future (in advance, avoiding) and of nothing urgent now."""
+    urgent = any(_URGENT_RE.search(line) for line in lines) or _EN_URGENT.search(english)
+    ahead = any(_PREVENTION_RE.search(line) for line in lines) or _EN_PREVENTION.search(english)
+    return bool(ahead and not urgent)
+
+
 def _fires(name: str, lines: list[str], english: str) -> bool:
     if name == "overdose":
         if any(_SKELETON["overdose_strong"].search(line) for line in lines):
             return True
         if _EN_STRONG.search(english):
             return True
-        if any(_SKELETON["overdose"].search(line) for line in lines) or _ENGLISH["overdose"].search(
-            english
-        ):
-            urgent = any(_URGENT_RE.search(line) for line in lines) or _EN_URGENT.search(english)
-            planned = any(_PREVENTION_RE.search(line) for line in lines) or _EN_PREVENTION.search(
-                english
-            )
-            return bool(urgent or not planned)
-        return False
+        mentioned = any(_SKELETON["overdose"].search(line) for line in lines) or bool(
+            _ENGLISH["overdose"].search(english)
+        )
+        return mentioned and not planned(lines, english)
     return any(_SKELETON[name].search(line) for line in lines) or bool(
         _ENGLISH[name].search(english)
     )

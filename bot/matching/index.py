@@ -38,6 +38,8 @@ from bot.matching.translit import skeleton, to_cyrillic
 CONFIDENT = 0.5
 MARGIN = 0.06
 SUGGEST = 0.22
+# A confident answer that is a crisis step counts as a crisis from this score up.
+CRISIS_PHRASE = 0.85
 MAX_SUGGESTIONS = 3
 # Her words that the index does not know count this much of an average word against her
 # coverage: chit-chat ("привет девочки подскажите") should not sink a good match.
@@ -56,7 +58,7 @@ STOPWORDS = frozenset(
     мой моя мое мои твой твоя свой своя ещё еще уже так там тут где когда или если
     то есть был была было были буду будет быть очень просто вот ну да нет пожалуйста
     подскажите скажите подскажи скажи привет здравствуйте добрый день вечер девочки
-    хочу хотела хотел могу можу може
+    хочу хотела хотел могу можу може такое такой такая таке такий така или чи
     і та але в у на з із зі до від за по при для без під над що щоб як чи це ця цей ці
     мені мене я ти вона він ми ви вони її його їх мій моя моє мої твій своя вже так там
     тут де коли або якщо була був було були буду буде бути дуже просто ну так ні будь
@@ -444,7 +446,10 @@ class Index:
             or bool(set(entry.topics) & set(self._entries[runner_up[0]].topics))
         )
         if score >= CONFIDENT and clear:
-            return Match(entry.step, score, entry.crisis, ())
+            # A near-exact match to a crisis step's own phrases is a crisis the lexicon
+            # missed; a question about the future ("naloxone in advance") is not.
+            urgent = entry.crisis and score >= CRISIS_PHRASE and not crisis.planned(lines, english)
+            return Match(entry.step, score, urgent, ())
         floor = max(SUGGEST, score * 0.6)
         suggestions = tuple(
             self._entries[number].step for number, s in ranked[:MAX_SUGGESTIONS] if s >= floor

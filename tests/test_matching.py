@@ -1,0 +1,457 @@
+"""Tests of bot.matching and `podruga ask`: each robustness item with real examples."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bot.matching import Entry, Index, Match
+from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
+from bot.matching.normalise import clean
+from bot.matching.translit import skeleton, to_cyrillic
+
+ENTRIES = (
+    Entry(
+        "ost.pregnancy",
+        ("ost_pregnancy",),
+        {
+            "ru": (
+                "можно ли метадон при беременности",
+                "зпт и беременность",
+                "беременна на метадоне что будет с ребенком",
+            ),
+            "uk": ("чи можна метадон при вагітності", "вагітна на замісній терапії"),
+            "en": ("methadone during pregnancy", "can I stay on OST while pregnant"),
+        },
+    ),
+    Entry(
+        "ost.what",
+        ("ost_what",),
+        {
+            "ru": ("что такое зпт", "что такое метадон", "как работает бупренорфин"),
+            "uk": ("що таке замісна терапія", "як діє бупренорфін"),
+            "en": ("what is OST", "what is methadone"),
+        },
+    ),
+    Entry(
+        "ost.start",
+        ("ost_start",),
+        {
+            "ru": ("как попасть на программу зпт", "какие документы нужны для зпт"),
+            "uk": ("як потрапити на програму ЗПТ", "які документи потрібні для ЗПТ"),
+            "en": ("how to get on OST", "what documents do I need for OST"),
+        },
+    ),
+    Entry(
+        "ost.stop",
+        ("ost_what",),
+        {
+            "ru": ("как слезть с бупренорфина", "врач хочет снять с метадона"),
+            "uk": ("як злізти з бупренорфіну",),
+            "en": ("how to come off buprenorphine",),
+        },
+    ),
+    Entry(
+        "testing.hiv_where",
+        ("hiv_test_where",),
+        {
+            "ru": ("где сдать тест на вич", "где провериться на вич бесплатно"),
+            "uk": ("де здати тест на ВІЛ", "де безкоштовно перевіритися на ВІЛ"),
+            "en": ("where can I get an HIV test",),
+        },
+    ),
+    Entry(
+        "testing.hcv",
+        ("hcv",),
+        {
+            "ru": ("лечение гепатита с", "где лечить гепатит"),
+            "uk": ("лікування гепатиту С",),
+            "en": ("hepatitis C treatment",),
+        },
+    ),
+    Entry(
+        "prevention.pep",
+        ("pep",),
+        {
+            "ru": ("порвался презерватив что делать", "что такое пэп"),
+            "uk": ("порвався презерватив", "що таке ПКП"),
+            "en": ("the condom broke", "what is PEP"),
+        },
+    ),
+    Entry(
+        "prevention.prep",
+        ("prep",),
+        {
+            "ru": ("где получить преп", "таблетки чтобы не заразиться вич заранее"),
+            "uk": ("де отримати ДКП",),
+            "en": ("where to get PrEP",),
+        },
+    ),
+    Entry(
+        "rights.police",
+        ("rights_police",),
+        {
+            "ru": ("задержала полиция что делать", "имеет ли право полиция обыскивать"),
+            "uk": ("затримала поліція",),
+            "en": ("the police stopped me",),
+        },
+    ),
+    Entry(
+        "crisis.naloxone",
+        ("overdose",),
+        {
+            "ru": ("где взять налоксон", "купить налоксон в аптеке"),
+            "uk": ("де взяти налоксон",),
+            "en": ("where to get naloxone",),
+        },
+    ),
+    Entry(
+        "crisis.overdose",
+        ("overdose",),
+        {
+            "ru": ("передоз что делать",),
+            "uk": ("передозування що робити",),
+            "en": ("overdose what to do",),
+        },
+        crisis=True,
+    ),
+    Entry(
+        "crisis.violence",
+        ("violence",),
+        {"ru": ("муж бьет",), "uk": ("чоловік б'є",), "en": ("my partner hits me",)},
+        crisis=True,
+    ),
+    Entry(
+        "crisis.assault",
+        ("assault",),
+        {"ru": ("меня изнасиловали",), "uk": ("мене згвалтували",), "en": ("I was raped",)},
+        crisis=True,
+    ),
+    Entry(
+        "crisis.emergency",
+        ("emergency_numbers",),
+        {"ru": ("номер скорой",), "uk": ("номер швидкої",), "en": ("ambulance number",)},
+        crisis=True,
+    ),
+    Entry(
+        "main.human",
+        ("human",),
+        {
+            "ru": ("поговорить с консультантом",),
+            "uk": ("поговорити з консультантом",),
+            "en": ("talk to a person",),
+        },
+        titles={"en": "Talk to a person"},
+    ),
+    Entry(
+        "main.privacy",
+        ("privacy",),
+        {"ru": ("это анонимно?",), "uk": ("це анонімно?",), "en": ("is this anonymous",)},
+        titles={"ru": "Конфиденциальность", "uk": "Приватність", "en": "Privacy"},
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    return Index.build(ENTRIES)
+
+
+def step_of(index: Index, text: str) -> str | None:
+    return index.match(text).step
+
+
+# -- the pieces --------------------------------------------------------------------------
+
+
+def test_clean_folds_case_apostrophes_and_emphasis() -> None:
+    assert clean("ПОЖААААЛУЙСТА") == "пожалуйста"
+    assert clean("п’ю") == clean("п'ю") == clean("пʼю") == clean("п`ю") == "пю"
+
+
+def test_skeleton_merges_letters_the_languages_disagree_on() -> None:
+    assert skeleton("ёлка") == skeleton("елка")
+    assert (
+        skeleton("вагітність") == skeleton("вагитнисть") == skeleton("вагiтнiсть".replace("i", "і"))
+    )
+    assert skeleton("їжа") == skeleton("ижа")
+    assert skeleton("быть") == skeleton("бить")
+    assert skeleton("єдність") == skeleton("едность"[:2] + "ність")
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("zhenshchina", "женщина"),
+        ("jenwina", "женшина"),
+        ("4to", "что"),
+        ("beremennost", "беременност"),
+        ("yabloko", "яблоко"),
+        ("iabloko", "яблоко"),
+        ("jabloko", "яблоко"),
+        ("khorosho", "хорошо"),
+        ("xorosho", "хорошо"),
+    ],
+)
+def test_transliteration_schemes_meet_in_the_skeleton(latin: str, cyrillic: str) -> None:
+    readings = {skeleton(to_cyrillic(latin)), skeleton(to_cyrillic(latin, j_as_zh=True))}
+    assert skeleton(cyrillic) in readings
+
+
+def test_keyboard_layout_both_ways() -> None:
+    assert latin_to_cyrillic("ghbdtn") == "привет"
+    assert latin_to_cyrillic(",thtvtyyjcnm") == "беременность"
+    assert cyrillic_to_latin("ьуерфвщту") == "methadone"
+
+
+# -- matching: each robustness item ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "step"),
+    [
+        # plain, three languages
+        ("можно ли метадон при беременности", "ost.pregnancy"),
+        ("чи можна метадон при вагітності", "ost.pregnancy"),
+        ("can I take methadone when pregnant", "ost.pregnancy"),
+        # case and ё/е, і/и folding
+        ("МОЖНО ЛИ МЕТАДОН ПРИ БЕРЕМЕННОСТИ", "ost.pregnancy"),
+        ("чи можна метадон при вагитности", "ost.pregnancy"),
+        # repeated letters
+        ("беременнаааа метадооон", "ost.pregnancy"),
+        # missing spaces
+        ("можнометадон при беременности", "ost.pregnancy"),
+        # transliteration, several schemes
+        ("mozhno li metadon pri beremennosti", "ost.pregnancy"),
+        ("mojno li metadon pri beremennosti", "ost.pregnancy"),
+        ("chy mozhna metadon pry vagitnosti", "ost.pregnancy"),
+        ("de zdaty test na vil", "testing.hiv_where"),
+        ("gde sdat' test na vi4", "testing.hiv_where"),
+        # keyboard layout slips
+        ("vtnflfjy ghb ,thtvtyyjcnb", "ost.pregnancy"),
+        ("ult clfnm ntcn yf dbx", "testing.hiv_where"),  # где сдать тест на вич
+        # misspellings
+        ("метадн при беремености", "ost.pregnancy"),
+        ("где здать тэст на вич", "testing.hiv_where"),
+        ("лечение гипатита", "testing.hcv"),
+        # slang and abbreviations
+        ("врач говорит надо слезть с бупры", "ost.stop"),
+        ("зт при беременности", "ost.pregnancy"),
+        ("где сдать тест на спид", "testing.hiv_where"),
+        ("де здати тест на СНІД", "testing.hiv_where"),
+        ("что такое ПЭП", "prevention.pep"),
+        ("що таке ПКП", "prevention.pep"),
+        ("где взять ДКП", "prevention.prep"),
+        ("менты задержали", "rights.police"),
+        # morphology: inflected forms the phrases do not contain
+        ("беременной можно на метадоне?", "ost.pregnancy"),
+        ("вагітним можна метадон?", "ost.pregnancy"),
+        # surzhyk: Russian and Ukrainian mixed
+        ("шо таке замісна терапія", "ost.what"),
+        ("можна метадон при беременности", "ost.pregnancy"),
+        # titles are matchable too
+        ("privacy", "main.privacy"),
+        ("приватність", "main.privacy"),
+    ],
+)
+def test_confident_answers(index: Index, text: str, step: str) -> None:
+    match = index.match(text)
+    assert match.step == step, match
+    assert not match.crisis
+    assert match.suggestions == ()
+
+
+def test_nothing_close_gives_nothing(index: Index) -> None:
+    for text in ("как приготовить борщ", "asdfgh qwerty", "", "   ", "!!!", "погода завтра"):
+        match = index.match(text)
+        assert match == Match(None, match.score, False, ()), text
+        assert match.score < 0.3
+
+
+def test_unsure_offers_up_to_three_suggestions_best_first(index: Index) -> None:
+    match = index.match("вич")  # testing and PrEP both fit a little
+    assert match.step is None
+    assert match.suggestions == ("testing.hiv_where", "prevention.prep")
+    assert not match.crisis
+
+
+def test_a_question_about_naloxone_is_not_a_crisis(index: Index) -> None:
+    for text in (
+        "где купить налоксон впрок",
+        "де купити налоксон заздалегідь",
+        "where can I buy naloxone just in case",
+    ):
+        match = index.match(text)
+        assert not match.crisis, text
+        assert match.step == "crisis.naloxone", text
+
+
+# -- crisis -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "step"),
+    [
+        ("передоз шо робить", "crisis.overdose"),
+        ("подруга не дышит", "crisis.overdose"),
+        ("він не дихає після дози", "crisis.overdose"),
+        ("ona ne dyshit pomogite", "crisis.overdose"),
+        ("she is not breathing", "crisis.overdose"),
+        ("my friend overdosed", "crisis.overdose"),
+        ("губы синие и не просыпается", "crisis.overdose"),
+        ("ПЕРЕДОЗ!!!", "crisis.overdose"),
+        ("gthtljp", "crisis.overdose"),  # передоз on the Latin layout
+        ("peredoz 4to delat", "crisis.overdose"),
+        ("без сознания после метадона", "crisis.overdose"),
+        ("муж избил меня", "crisis.violence"),
+        ("чоловік б'є мене", "crisis.violence"),
+        ("chelovik bje mene", "crisis.violence"),
+        ("he hits me", "crisis.violence"),
+        ("угрожает убить", "crisis.violence"),
+        ("меня изнасиловали", "crisis.assault"),
+        ("мене зґвалтували вчора", "crisis.assault"),
+        ("menya iznasilovali", "crisis.assault"),
+        ("I was raped last night", "crisis.assault"),
+        ("заставил заниматься сексом", "crisis.assault"),
+        ("вызвать скорую", "crisis.emergency"),
+        ("номер швидкої", "crisis.emergency"),
+        ("call an ambulance", "crisis.emergency"),
+        # overdose wins over another crisis in the same message
+        ("его избили и он не дышит", "crisis.overdose"),
+    ],
+)
+def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) -> None:
+    match = index.match(text)
+    assert match == Match(step, 1.0, True, ()), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "как избежать передоза",
+        "где купить налоксон впрок",
+        "что такое налоксон",
+        "метадон при беременности",
+        "где шелтер для женщин",
+        "порвался презерватив",
+        "полиция задержала",
+    ],
+)
+def test_questions_are_not_crises(index: Index, text: str) -> None:
+    assert not index.match(text).crisis
+
+
+def test_without_crisis_steps_the_lexicon_stays_quiet() -> None:
+    plain = Index.build([e for e in ENTRIES if not e.crisis])
+    assert not plain.match("передоз").crisis
+
+
+# -- a real person ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "хочу поговорить с живым человеком",
+        "можна з живою людиною?",
+        "I want to talk to a real person",
+        "soedinite s operatorom",
+    ],
+)
+def test_asking_for_a_person(index: Index, text: str) -> None:
+    match = index.match(text)
+    assert match.human, text
+    assert match.step == "main.human"
+
+
+# -- purity and privacy -----------------------------------------------------------------------
+
+
+def test_import_is_light_and_pure() -> None:
+    code = (
+        "import sys; import bot.matching; "
+        "bad = {'telegram', 'yaml', 'aiosqlite', 'asyncpg', 'pymorphy3'} & set(sys.modules); "
+        "print(sorted(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_matching_keeps_nothing_she_typed(index: Index) -> None:
+    secret = "zzqxsecretword"
+    index.match(f"метадон {secret} при беременности")
+    for name in Index.__slots__:
+        assert secret not in repr(getattr(index, name))
+
+
+def test_index_is_built_not_constructed() -> None:
+    with pytest.raises(TypeError):
+        Index()
+
+
+# -- podruga ask --------------------------------------------------------------------------------
+
+
+def _fake_world(index: Index) -> SimpleNamespace:
+    steps = {e.step: SimpleNamespace(topics=e.topics) for e in ENTRIES}
+    return SimpleNamespace(index=index, flows=SimpleNamespace(steps=steps))
+
+
+def test_ask_json_one_object_per_line_in_order(
+    index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.world
+    from bot.ask_cli import ask_main
+
+    monkeypatch.setattr(bot.world, "load_world", lambda root: (_fake_world(index), [], []))
+    stdin = io.StringIO(
+        "передоз шо робить\nвич\nкак приготовить борщ\nmozhno li metadon pri beremennosti\n"
+    )
+    stdout = io.StringIO()
+    assert ask_main(["--lang", "uk", "--json"], stdin, stdout) == 0
+    rows = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert [r["q"] for r in rows] == [
+        "передоз шо робить",
+        "вич",
+        "как приготовить борщ",
+        "mozhno li metadon pri beremennosti",
+    ]
+    assert rows[0] == {
+        "q": "передоз шо робить",
+        "step": "crisis.overdose",
+        "topics": ["overdose"],
+        "score": 1.0,
+        "crisis": True,
+        "suggestions": [],
+    }
+    assert rows[1]["step"] is None and rows[1]["suggestions"]
+    assert all(set(s) == {"step", "topics"} for s in rows[1]["suggestions"])
+    assert rows[2]["step"] is None and rows[2]["suggestions"] == []
+    assert rows[3]["step"] == "ost.pregnancy" and rows[3]["topics"] == ["ost_pregnancy"]
+
+
+def test_ask_rejects_bad_options() -> None:
+    from bot.ask_cli import ask_main
+    from bot.errors import OptionError
+
+    with pytest.raises(OptionError):
+        ask_main(["--lang", "de"], io.StringIO(), io.StringIO())
+    with pytest.raises(OptionError):
+        ask_main(["--lang", "uk", "--country", "Ukraine"], io.StringIO(), io.StringIO())
+
+
+def test_ask_without_content_reports_and_fails(tmp_path: Path) -> None:
+    from bot.ask_cli import ask_main
+
+    stdout = io.StringIO()
+    assert (
+        ask_main(["--lang", "ru", "--json", "--dir", str(tmp_path)], io.StringIO("x\n"), stdout)
+        == 1
+    )
+    assert stdout.getvalue() == ""
