@@ -54,6 +54,7 @@ _COORDS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,;]\s*(-?\d+(?:\.\d+)?)\s*$")
 _SHORT = re.compile(r"^\d{3,6}$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 COORDS_EXAMPLE = "50.4501, 30.5234"
+_LANG_SLIPS = {"ua": "uk", "ukr": "uk", "rus": "ru", "eng": "en"}  # codes staff often mix up
 PHONE_EXAMPLE = "+380 44 123 45 67"
 
 
@@ -74,14 +75,14 @@ class _File:
         self.errors.append(DataError(self.shown, line, message, where))
 
     def fields(self, node: yamlsrc.Node, where: str, known: tuple[str, ...],
-               required: tuple[str, ...]) -> None:
+               required: tuple[str, ...], line: int | None = None) -> None:
         for key in node:
             if key not in known:
                 self.error(node.line_of(key), where,
                            f"unknown field {key!r}{_did_you_mean(key, known)}")
         for key in required:
             if key not in node:
-                self.error(node.line, where, f"missing field {key!r}")
+                self.error(line or node.line, where, f"missing field {key!r}")
 
     def texts(self, node: yamlsrc.Node, key: str, where: str) -> Texts | None:
         value = node.get(key)
@@ -95,8 +96,9 @@ class _File:
         for lang, text in value.items():
             lang_line = value.line_of(lang) if isinstance(value, yamlsrc.Node) else line
             if lang not in LANGS:
-                self.error(lang_line, where,
-                           f"{key!r} has an unknown language {lang!r}{_did_you_mean(lang, LANGS)}")
+                hint = (f": did you mean {_LANG_SLIPS[lang]!r}?" if lang in _LANG_SLIPS
+                        else _did_you_mean(lang, LANGS) or ": use uk, ru and en")
+                self.error(lang_line, where, f"{key!r} has an unknown language {lang!r}{hint}")
             elif not isinstance(text, str | int | float) or not str(text).strip():
                 self.error(lang_line, where, f"{key!r} has an empty {lang!r} text")
             else:
@@ -462,7 +464,7 @@ def _load_cities(path: Path, shown: str, errors: list[DataError]) -> Gazetteer:
             file.error(line, where, "each city needs 'names', 'country', 'coordinates' and 'tz'")
             continue
         before = len(errors)
-        file.fields(entry, where, CITY_FIELDS, CITY_REQUIRED)
+        file.fields(entry, where, CITY_FIELDS, CITY_REQUIRED, line)
         names = file.texts(entry, "names", where)
         aliases = [a for a, _ in file.strings(entry, "aliases", where, "Kiev")]
         country = entry.get("country")
