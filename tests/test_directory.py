@@ -544,3 +544,17 @@ def test_engine_side_import_pulls_in_no_yaml() -> None:
     code = ("import sys, bot.directory; "
             "sys.exit(int(any(m in sys.modules for m in ('yaml', 'phonenumbers'))))")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_readme_example_loads_cleanly(tmp_path: Path) -> None:
+    text = (ROOT / "directory" / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert example is not None
+    folder = tmp_path / "directory"
+    folder.mkdir()
+    shutil.copy(ROOT / "directory" / "cities.yaml", folder / "cities.yaml")
+    (folder / "ua.yaml").write_text(example[1], encoding="utf-8")
+    found, errors, issues = load(folder, today=TODAY)
+    assert (errors, issues) == ([], [])
+    service = found.by_id["kyiv-example-ost"]
+    assert service.women_only_hours and service.phones == ("+380440000000",)
