@@ -47,6 +47,15 @@ _NOT_BREATHING = [
     r"\botehal",
     r"\botkinul",
     r"\bne dise",
+    r"\b(znepritom|nepritom|vtratil\w* svidom|otklucil|virubil|vidkluc)",
+    r"\bne (vorus|dvihae|dvihaet|sevel|vstae|vstaet|otveca|vidpovid)",
+    r"\b(pulsa|pulsu|puls) (net|nema|ne)",
+    r"\b(serce|serdce) (ostanov|zupin)",
+    r"\b(perebral|perebrala|perebor)\w*",
+    r"\b(zracki|zinic)\w* (tocki|tocka|kroh|malen|kak toc|ak toc)",
+    r"\b(ploho|pohano|zle|plohov)\w*( \w+){0,2} (posle|pisla|pisl)\w* (doz|ukol|vmaz|metad|heroin"
+    r"|fent|opioi|opiat|sirk|vtork)",
+    r"\b(slisk\w* mnoho|zabahato) (prinal|prinala|vzala|vkolol|vzal|uzala|uzal|vkolo)",
 ]
 _OVERDOSE_WORDS = [
     r"\bperedoz",
@@ -54,9 +63,13 @@ _OVERDOSE_WORDS = [
     r"\bperedaz",
     r"\bnaloks\w* (srocn|skorei|bistr|ne pomoh|ne dop)",
     r"\b(vkol|ukol|kol|vvel|vved|dal|dat)\w* naloks",
+    r"\bnaloks\w*( \w+){0,2} (ne pomoh|ne dia|ne dei|ne spracuv|ne rabot)",
 ]
 _URGENT = [
-    r"\b(srocn|terminov|sejcas|seicas|sas|pramo zaraz|zaraz|pomohit|dopomoz|spasit|rat)",
+    r"\b(srocn|terminov|sejcas|seicas|sas|pramo zaraz|zaraz|pomohit|dopomoz|spasit|ratui)",
+    r"\b(bistree|skoree|bistro|svidse)\b",
+    r"\b(ploho|pohano|zle) (emu|ei|iei|iomu|omu|celovek|ludin|podruz|druh|muz|colov)",
+    r"\b(emu|ei|iei|iomu|omu|celoveku|ludini|podruze|druhu) (ploho|pohano|zle)\b",
     r"\b(cto|so|sco|sto|cho) (delat|robit|robiti)",
     r"\bpomoh",
 ]
@@ -77,11 +90,17 @@ _ASSAULT = [
     r"\bpo kruhu",
     r"\bbez (sohlas|zhod)\w*( \w+){0,3} (seks|trah)",
     r"\b(seks|trah)\w*( \w+){0,3} bez (sohlas|zhod)",
+    r"\b(vzal|vzali|vzav|vzali|vzala)\w* (siloi|silou)",
+    r"\b(nadruh|domoh|zdomoh)\w*",
+    r"\b(poka|kohda|koli|poki) (a|ia|ja)? ?(bula|bila) (bez soznan|neprit|v otrube|bez svidom)",
 ]
 _VIOLENCE = [
     r"\b(izbi|izbiv|pobil|pobiv|udaril|udari|vdari|udar|b[ie]t me|b[ie]ut|bet mena|be mene)",
     r"\b(b|be|bet|biot) (mena|mene|meni|nas|ditin|rebenk)",
-    r"\b(mena|mene) (b|be|bet|bu)\b",
+    r"\b(mena|mene) (b|be|bet|bu|bot|biot|bjot)\b",
+    r"\b(bot|biot|bjot) (mena|mene)\b",
+    r"\b(uhroz|pohroz|hroz)\w*( \w+){0,2} (nozom|nozem|noz|pistolet|rusn|sokir|toporom)",
+    r"\b(zakril|zaperl|zacinil|sprah|shoval|hovaus|hovau)\w* (v|u|vo) (van|tualet|kimn|komnat|sus)",
     r"\b(zadus|dusit|dusil|dusiv|dusat)",
     r"\b(ubet|ubu|vbe|vbiu|ub[iu]et|vbie) (mena|mene|meni|nas)",
     r"\b(uhroz|pohroz|hroz)\w* (ubit|vbit|ubiv|zarez)",
@@ -91,16 +110,48 @@ _VIOLENCE = [
     r"\bpoboi (vid|ot)",
     r"\bzapr\w* (v kvart|doma|v kimn|v komnat)",
     r"\bne vipus\w* (z|iz) (domu|kvart|doma)",
+    r"\b(napal|napav|napali|kinul\w* na mena|kinuv\w* na mene|kidaets\w* na)",
+    r"\b(lupit|lupcu|lupcue|metelit|kolotit|izbivaut|bijut|bjut|buut)",
+    r"\b(hoce|hocet|hoce mene|hocet mena|sobiraets|zbiraets)\w* (ubit|vbit|zadus)",
+    r"\b(bous|boius|boiusa|boiusia|straso)\w*( \w+){0,3} "
+    r"(ubet|vbe|ub[iu]et|vbie|za (svou|svoiu|sv) (zizn|ziti))",
+    r"\b(a|ia|ja|mi) v (opasnost|nebezpec)",
+    r"\b(lomits|lomit|vilamu|vlamu)\w*( \w+){0,2} (dver|dveri|kvart)",
+    r"\b(s|z) (nozom|nozem|pistolet|rusn)",
 ]
+# Calling for help is a crisis whatever else she says.
+_CALLING = [
+    r"\b(vizv|viziv|viklik|vikli|poklic|zvon|dzvon|nabr|vizov)\w* "
+    r"(skor|svidk|neotl|103|112|911|102)",
+    r"\b(skor|svidk)\w* (skorei|srocn|terminov|bistr|pozal|pomoh|dopom)",
+    r"\b(pomohite|dopomozit|ratuite|spasite) (srocn|terminov|pozal|pozalui|bud|mene|mena)",
+    r"^(pomohite|dopomozit|ratuite|spasite|pomoh)( \w+)?$",
+    r"\b(kuda|kudi|de|hde) (zvonit|dzvoniti|dzvonit)\w*( \w+){0,2} "
+    r"(srocn|terminov|sejcas|zaraz)",
+]
+# Naming the service or its number is a crisis only with a sign of hurry.
 _EMERGENCY = [
-    r"\b(skor(a|u|oi|oi)|svidk(a|u|oi|ui)\b|neotloz)",
+    r"\b(skor(a|u|oi)|svidk(a|u|oi|ui)\b|neotloz)",
     r"\b(103|112|911|102|101)\b",
-    r"\bnomer\w* (skor|svidk|polic|policii|ekstren|ekstr)",
     r"\b(ekstrenn|ekstren)\w* (nomer|sluzb|dopom|pomos)",
-    r"\bsos\b",
-    r"\b(pomohite|dopomozit) (srocn|terminov|pozal)",
 ]
-
+# Time words that move an assault or violence out of "now": long ago, as a child.
+_PAST = [
+    r"\b(let|rokiv|hodi|hod) (nazad|tomu)\b",
+    r"\b(v|u) (detstv|ditinstv)",
+    r"\bdavno\b",
+    r"\b(kohda-to|kohdato|kolis|ranse|ranise)\b",
+    r"\b(kohda|koli) (mne|meni) bilo",
+]
+_RECENT = [
+    r"\b(vcera|ucora|sehodn|sohodn|tolko cto|tilki so|sojno|soino|nocu|vnoci|utrom|vranci)",
+]
+# Asking whether something counts, or planning ahead: a question, not an emergency.
+_ASKING = [
+    r"\b(sitaets|vvazaets|ce nasil|eto nasil|eto normal|ce normal)",
+    r"\b(selter|pritul|ubezis|prihut|krizov|krizisn)",
+    r"\b(plan bezpek|plan bezopasn|pidhotuv|podhotov|uiti vid|uiti ot|pokinut|pitis)",
+]
 _EN = {
     "overdose": [
         r"\boverdos",
@@ -115,15 +166,26 @@ _EN = {
         r"\bpassed out",
         r"\bdying\b",
         r"\b(give|gave|inject|used) (her |him |them )?(the )?(naloxone|narcan)",
+        r"\b(took|taken|used|had|injected|shot) (way )?too much\b",
+        r"\b(no pulse|not moving|gasping|snoring and|won'?t come round|not waking)",
+        r"\b(naloxone|narcan) (is(n'?t| not)|does(n'?t| not)|not) work",
     ],
     "assault": [
         r"\brap(e|ed|ist)\b",
         r"\bsexual(ly)? assault",
         r"\bforced (me |her )?(to have )?sex",
         r"\bsex without (my |her )?consent",
+        r"\b(assaulted|molested|forced) (me|her)\b",
+        r"\bmade (me|her) have sex",
+        r"\bdrugged (me|her) and",
     ],
     "violence": [
-        r"\b(hits|hit|beats|beat|beating|hurts|hurting|chok\w+|strangl\w+) (me|her|us)\b",
+        r"\b(hits|hit|hitting|beats|beat|beating|hurts|hurting|kick\w*|punch\w*|slap\w*"
+        r"|chok\w+|strangl\w+|attack\w*) (me|her|us|my)\b",
+        r"\b(scared|afraid|fear)\w* (for my life|he will kill|he'?ll kill|he is going to)",
+        r"\bi'?m in danger\b|\bim in danger\b",
+        r"\b(has|with|got) a (knife|gun)\b",
+        r"\b(breaking|kicking|banging) (down )?(the |my )?door",
         r"\bthreat\w* to kill",
         r"\bgoing to kill (me|her)",
         r"\bwill kill (me|her)",
@@ -134,12 +196,18 @@ _EN = {
         r"\bambulance",
         r"\bemergency (number|service|line|call)",
         r"\b(103|112|911|102|101)\b",
-        r"\bcall (the )?(police|cops)\b",
-        r"\bsos\b",
-        r"\bhelp me now\b",
-        r"\burgent help\b",
     ],
 }
+_EN_CALLING = re.compile(
+    r"\bcall(ing)? (an |the )?(ambulance|911|112|103|police|cops)\b|\bsos\b|\bhelp me now\b"
+    r"|\burgent help\b|\bsend (an )?ambulance|^(help|help me|help please|please help)$"
+)
+_EN_PAST = re.compile(r"\b(years ago|as a (child|kid|teen)|long ago|when i was|used to)\b")
+_EN_RECENT = re.compile(r"\b(last night|yesterday|today|tonight|just now|this morning|an hour)\b")
+_EN_ASKING = re.compile(
+    r"\b(is (it|this|that) (abuse|violence|normal)|does (it|this) count|shelter|safety plan"
+    r"|plan to leave|leave him|leaving him|where can i go)\b"
+)
 _EN_URGENT = re.compile(r"\b(now|urgent|help|right now|asap|what (do|should) i do|hurry)\b")
 _EN_PREVENTION = re.compile(
     r"\b(buy|get|stock|in advance|just in case|prevent|avoid|risk|where (can|do) i (get|buy)"
@@ -154,8 +222,31 @@ _SKELETON = {
     "emergency_numbers": _any(_EMERGENCY),
 }
 _URGENT_RE = _any(_URGENT)
+_CALLING_RE = _any(_CALLING)
+_PAST_RE = _any(_PAST)
+_RECENT_RE = _any(_RECENT)
+_ASKING_RE = _any(_ASKING)
 _PREVENTION_RE = _any(_PREVENTION)
 _ENGLISH = {name: _any(patterns) for name, patterns in _EN.items()}
+# Strong signs with the spaces gone ("shesnotbreathing", "nedyshit"), on squashed text.
+_SQUASHED = re.compile(
+    r"(notbreath|stoppedbreath|cantbreath|cantwake|wontwake|notwaking|unconscious|unresponsive"
+    r"|overdos|nedis|nediha|peredoz|bezsoznan|bezsvidom|neprosipa|neprokida|izbil|iznasil"
+    r"|zhvaltu|zghvaltu|hvaltuv|rapedme|beatsme|hitsme|hittingme|beatingme)"
+)
+_SPACED = (
+    "not",
+    "stopped",
+    "cant",
+    "wont",
+    "ne",
+    "bez",
+    "raped",
+    "beats",
+    "hits",
+    "hitting",
+    "beating",
+)
 _EN_STRONG = _any(_EN["overdose"][2:9])
 
 
@@ -166,19 +257,34 @@ def planned(lines: list[str], english: str) -> bool:
     return bool(ahead and not urgent)
 
 
+def _any_line(pattern: re.Pattern[str], lines: list[str]) -> bool:
+    return any(pattern.search(line) for line in lines)
+
+
 def _fires(name: str, lines: list[str], english: str) -> bool:
+    urgent = _any_line(_URGENT_RE, lines) or bool(_EN_URGENT.search(english))
     if name == "overdose":
-        if any(_SKELETON["overdose_strong"].search(line) for line in lines):
+        if _any_line(_SKELETON["overdose_strong"], lines) or _EN_STRONG.search(english):
             return True
-        if _EN_STRONG.search(english):
-            return True
-        mentioned = any(_SKELETON["overdose"].search(line) for line in lines) or bool(
+        mentioned = _any_line(_SKELETON["overdose"], lines) or bool(
             _ENGLISH["overdose"].search(english)
         )
         return mentioned and not planned(lines, english)
-    return any(_SKELETON[name].search(line) for line in lines) or bool(
-        _ENGLISH[name].search(english)
-    )
+    if name == "emergency_numbers":
+        if _any_line(_CALLING_RE, lines) or _EN_CALLING.search(english):
+            return True
+        named = _any_line(_SKELETON[name], lines) or bool(_ENGLISH[name].search(english))
+        return named and urgent
+    if not (_any_line(_SKELETON[name], lines) or _ENGLISH[name].search(english)):
+        return False
+    recent = _any_line(_RECENT_RE, lines) or bool(_EN_RECENT.search(english))
+    past = _any_line(_PAST_RE, lines) or bool(_EN_PAST.search(english))
+    if past and not recent:
+        return False
+    if name == "violence":
+        asking = _any_line(_ASKING_RE, lines) or bool(_EN_ASKING.search(english))
+        return not asking or urgent or recent
+    return True
 
 
 def detect(lines: list[str], english: str) -> str | None:
@@ -186,6 +292,17 @@ def detect(lines: list[str], english: str) -> str | None:
     for name in CATEGORIES:
         if _fires(name, lines, english):
             return name
+    # Words stuck together: only a sign inside a longer word, so that a braked mention
+    # ("передознуться" in a question about the future) stays braked.
+    for word in {w for line in (*lines, english) for w in line.split()}:
+        found = _SQUASHED.search(word)
+        if found and (found.start() > 0 or found.group(1).startswith(_SPACED)):
+            word = found.group(1)
+            if word in ("izbil", "beatsme", "hitsme", "hittingme", "beatingme"):
+                return "violence"
+            if word in ("iznasil", "zhvaltu", "zghvaltu", "hvaltuv", "rapedme"):
+                return "assault"
+            return "overdose"
     return None
 
 

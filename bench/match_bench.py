@@ -1,0 +1,205 @@
+"""Matcher benchmark: accuracy, crisis recall and speed on the development set.
+
+Run from the project folder:
+
+    /work/venv/bin/python bench/match_bench.py [--dir PROJECT] [--devset FILE] [--misses N]
+
+Loads the real world (flows with their ``ask`` phrases), runs every question of
+``tests/data/devset.yaml`` through ``world.index.match`` and through a plain baseline
+measured in the same run (rapidfuzz WRatio of the raw lowercased text against every
+``ask`` phrase; the best phrase's step is the answer, the best three steps its top 3,
+a crisis step counts as a crisis answer), and prints per language: top-1 (the answer's
+topics contain the expected topic), top-3 (answer or suggestions), crisis recall,
+false-crisis rate on non-crisis questions, index build time and p50/p99 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.matching import Entry, Index, Match  # noqa: E402
+from bot.world import load_world  # noqa: E402
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts for one language (or all)."""
+
+    n: int = 0
+    top1: int = 0
+    top3: int = 0
+    crisis_n: int = 0
+    crisis_hit: int = 0
+    calm_n: int = 0
+    calm_false: int = 0
+    times: list[float] = field(default_factory=list)
+
+    def add(self, question: dict[str, Any], match: Match, topics: Callable[[str], tuple[str, ...]],
+            seconds: float) -> None:
+        self.n += 1
+        self.times.append(seconds)
+        want = question["topic"]
+        if match.step is not None and want in topics(match.step):
+            self.top1 += 1
+        shown = ([match.step] if match.step else []) + list(match.suggestions[:3])
+        if any(want in topics(s) for s in shown):
+            self.top3 += 1
+        if question["crisis"]:
+            self.crisis_n += 1
+            self.crisis_hit += bool(match.crisis)
+        else:
+            self.calm_n += 1
+            self.calm_false += bool(match.crisis)
+
+    def row(self) -> dict[str, float]:
+        times = sorted(self.times)
+        return {
+            "n": self.n,
+            "top1": self.top1 / self.n if self.n else 0.0,
+            "top3": self.top3 / self.n if self.n else 0.0,
+            "recall": self.crisis_hit / self.crisis_n if self.crisis_n else float("nan"),
+            "false": self.calm_false / self.calm_n if self.calm_n else 0.0,
+            "p50": statistics.median(times) * 1e3 if times else 0.0,
+            "p99": times[min(len(times) - 1, int(len(times) * 0.99))] * 1e3 if times else 0.0,
+        }
+
+
+class Baseline:
+    """rapidfuzz WRatio of the raw lowercased text against every ask phrase."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self.phrases: list[str] = []
+        self.owner: list[Entry] = []
+        for entry in entries:
+            for phrases in entry.phrases.values():
+                for phrase in phrases:
+                    self.phrases.append(phrase.lower())
+                    self.owner.append(entry)
+
+    def match(self, text: str) -> Match:
+        hits = process.extract(text.lower(), self.phrases, scorer=fuzz.WRatio, limit=30)
+        steps: list[Entry] = []
+        for _, _, number in hits:
+            if self.owner[number] not in steps:
+                steps.append(self.owner[number])
+        if not steps:
+            return Match(None, 0.0, False, ())
+        best = steps[0]
+        return Match(best.step, hits[0][1] / 100, best.crisis, tuple(e.step for e in steps[1:3]))
+
+
+def entries_of(world: Any) -> list[Entry]:
+    """The entries the world's index was built from (same rule as bot.world)."""
+    return list(world.index._entries)
+
+
+def run(
+    name: str, matcher: Callable[[str], Match], questions: list[dict[str, Any]],
+    topics: Callable[[str], tuple[str, ...]],
+) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    for question in questions:
+        start = time.perf_counter()
+        match = matcher(question["q"])
+        seconds = time.perf_counter() - start
+        for lang in (question["lang"], "all"):
+            tallies.setdefault(lang, Tally()).add(question, match, topics, seconds)
+    return tallies
+
+
+def misses(matcher: Callable[[str], Match], questions: list[dict[str, Any]],
+           topics: Callable[[str], tuple[str, ...]], limit: int) -> None:
+    shown = 0
+    for question in questions:
+        match = matcher(question["q"])
+        wrong_crisis = bool(match.crisis) != bool(question["crisis"])
+        top1 = match.step is not None and question["topic"] in topics(match.step)
+        if (not top1 or wrong_crisis) and shown < limit:
+            shown += 1
+            flag = " CRISIS-MISS" if question["crisis"] and not match.crisis else (
+                " FALSE-CRISIS" if wrong_crisis else "")
+            print(f"  [{question['lang']}/{question['style']}] {question['q']!r} want "
+                  f"{question['topic']} got {match.step} {match.suggestions} "
+                  f"{match.score:.2f}{flag}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default=str(ROOT))
+    parser.add_argument("--devset", default=str(ROOT / "tests" / "data" / "devset.yaml"))
+    parser.add_argument("--misses", type=int, default=0, help="print up to N wrong answers")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    world, errors, _ = load_world(Path(args.dir))
+    load_seconds = time.perf_counter() - started
+    if world is None or world.index is None:
+        for error in errors:
+            print(error, file=sys.stderr)
+        print("the world does not load; no figures", file=sys.stderr)
+        return 1
+    questions = yaml.safe_load(Path(args.devset).read_text(encoding="utf-8"))["questions"]
+    entries = entries_of(world)
+    builds = []
+    for _ in range(5):
+        started = time.perf_counter()
+        Index.build(entries)
+        builds.append(time.perf_counter() - started)
+    steps = world.flows.steps
+
+    def topics(step_id: str) -> tuple[str, ...]:
+        return tuple(steps[step_id].topics) if step_id in steps else ()
+
+    phrases = sum(len(p) for e in entries for p in e.phrases.values())
+    print(f"content: {len(entries)} matchable steps, {phrases} ask phrases; "
+          f"devset: {len(questions)} questions")
+    print(f"world load (incl. first index build): {load_seconds * 1e3:.0f} ms; "
+          f"index build: median {statistics.median(builds) * 1e3:.0f} ms, "
+          f"max {max(builds) * 1e3:.0f} ms over 5")
+    baseline = Baseline(entries)
+    index = world.index
+    for matcher in (index.match, baseline.match):  # warm both before timing
+        for question in questions[:20]:
+            matcher(question["q"])
+    ours = run("matcher", index.match, questions, topics)
+    base = run("baseline", baseline.match, questions, topics)
+    header = (f"{'lang':6} {'n':>4} | {'top1':>5} {'top3':>5} {'crisis':>6} {'false':>5} "
+              f"{'p50ms':>6} {'p99ms':>6} | baseline: {'top1':>5} {'top3':>5} {'crisis':>6} "
+              f"{'false':>5} {'p99ms':>6} | top1 x  top3 x")
+    print(header)
+    print("-" * len(header))
+    for lang in ("uk", "ru", "en", "mixed", "all"):
+        if lang not in ours:
+            continue
+        a, b = ours[lang].row(), base[lang].row()
+
+        def ratio(x: float, y: float) -> str:
+            return f"{x / y:5.2f}" if y else "  inf"
+
+        print(f"{lang:6} {a['n']:>4} | {a['top1']:5.3f} {a['top3']:5.3f} {a['recall']:6.3f} "
+              f"{a['false']:5.3f} {a['p50']:6.2f} {a['p99']:6.2f} | "
+              f"{'':9} {b['top1']:5.3f} {b['top3']:5.3f} {b['recall']:6.3f} {b['false']:5.3f} "
+              f"{b['p99']:6.2f} | {ratio(a['top1'], b['top1'])}  {ratio(a['top3'], b['top3'])}")
+    print("crisis = recall on crisis questions; false = share of non-crisis questions answered "
+          "as a crisis; top3 counts the answer or any suggestion")
+    if args.misses:
+        print(f"\nfirst {args.misses} misses of the matcher:")
+        misses(index.match, questions, topics, args.misses)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
