@@ -138,8 +138,8 @@ def _find(argv: list[str], out: TextIO, err: TextIO) -> int:
         if country is None and near is not None:
             from bot.places import COUNTRIES
 
-            country = next((c for c in COUNTRIES.values() if c.contains(*near)), None)
-            country = country.code if country else None
+            inside = next((c for c in COUNTRIES.values() if c.contains(*near)), None)
+            country = inside.code if inside else None
         lines = directory.hotlines(country, needs) if country else []
         if lines:
             print(tr.gettext("National hotlines:"), file=out)

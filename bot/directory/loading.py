@@ -221,9 +221,10 @@ def _phone(raw: object, country: str, allow_short: bool) -> tuple[str | None, st
         if not allow_short:
             return None, (f"phone number {text!r} is a short number: only hotlines may have one; "
                           f"write the full number, like {PHONE_EXAMPLE!r}"), False
-        parsed = phonenumbers.parse(digits, country)
-        known = shortnumberinfo.is_valid_short_number_for_region(parsed, country)
+        short = phonenumbers.parse(digits, country)
+        known = shortnumberinfo.is_valid_short_number_for_region(short, country)
         return digits, "", not known
+    parsed: phonenumbers.PhoneNumber | None
     try:
         parsed = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
@@ -283,7 +284,8 @@ def load(directory_dir: Path, today: date | None = None
         issues.extend(file.issues)
 
     services = [s for d in drafts if (s := _place(d, gazetteer)) is not None]
-    for item in (*services, *hotlines):
+    items: list[Service | Hotline] = [*services, *hotlines]
+    for item in items:
         kind = "service" if isinstance(item, Service) else "hotline"
         if item.verified is None:
             issues.append(Issue(item.path, item.line,
@@ -312,7 +314,7 @@ def _check_country_file(data: Any, file: _File, today: date, drafts: list[_Draft
         return
     if "country" not in data:
         return
-    country = country.upper()
+    country = str(country).upper()
     for key, check in (("services", _check_service), ("hotlines", _check_hotline)):
         entries = data.get(key)
         if entries is None:
@@ -492,6 +494,6 @@ def _load_cities(path: Path, shown: str, errors: list[DataError]) -> Gazetteer:
                 file.error(line, where, f"the name {name!r} also belongs to city {owner[key]!r}: "
                                         "keep it on one city only")
             owner.setdefault(key, city_id)
-        cities.append(City(city_id, country, names, coords[0], coords[1], str(tz),
+        cities.append(City(city_id, str(country), names, coords[0], coords[1], str(tz),
                            tuple(aliases)))
     return Gazetteer(cities)

@@ -23,7 +23,8 @@ TERMS = ("women_only", "pregnant", "children", "active_use", "free", "anonymous"
 class Translator(Protocol):
     """What rendering needs from a translator: gettext and the Babel locale."""
 
-    locale: Locale
+    @property
+    def locale(self) -> Locale: ...
 
     def gettext(self, message: str) -> str: ...
 
