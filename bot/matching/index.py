@@ -49,6 +49,8 @@ STEP_BAG_SHARE = 0.25
 # A key in more than this share of steps carries no signal (checked only with many steps).
 STOP_SHARE = 0.3
 STOP_MIN_STEPS = 20
+# Her words beyond this many are not scored (a guard on time; questions are short).
+MAX_QUERY_TOKENS = 40
 
 # Function words of the three languages, by folded surface form: they never decide a match.
 STOPWORDS = frozenset(
@@ -143,6 +145,8 @@ def _apply_synonyms(
     tokens: list[Token],
     table: Mapping[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]],
 ) -> list[Token]:
+    if not any(key in table for token in tokens for key in token):
+        return tokens  # most phrases hold no slang: skip the scan
     out: list[Token] = []
     i = 0
     while i < len(tokens):
@@ -192,6 +196,7 @@ class Index:
         "_mean_idf",
         "_stop",
         "_lexicon",
+        "_token_phrase",
     )
 
     def __init__(self) -> None:
@@ -233,8 +238,12 @@ class Index:
         }
         self._mean_idf = sum(self._idf.values()) / max(len(self._idf), 1)
         phrases: list[_Phrase] = []
-        postings: dict[str, list[int]] = defaultdict(list)
+        # key -> (phrase token id, phrase number, token weight): scores are summed along
+        # these lists, so matching costs the postings of her keys, not the whole index
+        postings: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+        token_phrase: list[int] = []
         step_keys: dict[int, set[str]] = defaultdict(set)
+        seen: set[tuple[int, tuple[tuple[frozenset[str], float], ...]]] = set()
         for number, tokens in raw:
             weighted = tuple(
                 (
@@ -244,15 +253,19 @@ class Index:
                 for token in tokens
             )
             weighted = tuple(t for t in weighted if t[0])
-            if not weighted:
-                continue
+            if not weighted or (number, weighted) in seen:
+                continue  # a phrase that reads the same as another of its step adds nothing
+            seen.add((number, weighted))
             keys = frozenset().union(*(t[0] for t in weighted))
-            for key in keys:
-                postings[key].append(len(phrases))
+            for token_keys, weight in weighted:
+                for key in token_keys:
+                    postings[key].append((len(token_phrase), len(phrases), weight))
+                token_phrase.append(len(phrases))
             step_keys[number] |= keys
             phrases.append(_Phrase(number, weighted, keys, sum(w for _, w in weighted)))
         self._phrases = tuple(phrases)
         self._postings = {k: tuple(v) for k, v in postings.items()}
+        self._token_phrase = tuple(token_phrase)
         self._step_keys = {k: frozenset(v) for k, v in step_keys.items()}
         by_len: dict[tuple[str, int], list[str]] = defaultdict(list)
         for key in self._idf:
@@ -457,45 +470,69 @@ class Index:
         return Match(None, score, False, suggestions)
 
     def _rank(self, tokens: list[Token], unknown: float) -> list[tuple[int, float]]:
+        tokens = tokens[:MAX_QUERY_TOKENS]
         if not tokens:
             return []
-        query: dict[str, float] = {}
-        weights: list[float] = []
-        for token in tokens:
-            for key, sim in token.items():
-                if sim > query.get(key, 0.0):
-                    query[key] = sim
-            weights.append(max((self._idf.get(k, 0.0) for k in token), default=0.0))
+        weights = [max((self._idf.get(k, 0.0) for k in token), default=0.0) for token in tokens]
         total_q = sum(weights) + unknown
         if total_q <= 0:
             return []
-        candidates: set[int] = set()
-        for key in query:
-            candidates.update(self._postings.get(key, ()))
+        # key -> her best reading of it, and which of her words carry it
+        holders: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, token in enumerate(tokens):
+            for key, sim in token.items():
+                holders[key].append((i, weights[i] * sim))
+        covered_token: dict[int, float] = {}  # phrase token id -> best weight * sim
+        mine: dict[int, float] = {}  # phrase number * 64 + her word -> best weight * sim
+        postings = self._postings
+        for key, carriers in holders.items():
+            post = postings.get(key)
+            if post is None:
+                continue
+            sim = max(tokens[i][key] for i, _ in carriers)
+            single = len(carriers) == 1
+            only, mine_value = carriers[0]
+            for token_id, number, weight in post:
+                value = weight * sim
+                if value > covered_token.get(token_id, 0.0):
+                    covered_token[token_id] = value
+                if single:
+                    slot = number * 64 + only
+                    if mine_value > mine.get(slot, 0.0):
+                        mine[slot] = mine_value
+                    continue
+                base = number * 64
+                for i, value in carriers:
+                    if value > mine.get(base + i, 0.0):
+                        mine[base + i] = value
+        covered: dict[int, float] = defaultdict(float)
+        token_phrase = self._token_phrase
+        for token_id, value in covered_token.items():
+            covered[token_phrase[token_id]] += value
+        found: dict[int, float] = defaultdict(float)
+        step_mine: dict[int, float] = {}  # step * 64 + her word -> best weight * sim
+        phrases = self._phrases
+        for slot, value in mine.items():
+            number = slot >> 6
+            found[number] += value
+            step_slot = phrases[number].step * 64 + (slot & 63)
+            if value > step_mine.get(step_slot, 0.0):
+                step_mine[step_slot] = value
+        bag: dict[int, float] = defaultdict(float)
+        for slot, value in step_mine.items():
+            bag[slot >> 6] += value
         best: dict[int, float] = {}
-        for number in candidates:
-            phrase = self._phrases[number]
-            covered = 0.0
-            for keys, weight in phrase.tokens:
-                sim = max((query.get(k, 0.0) for k in keys), default=0.0)
-                covered += weight * sim
-            mine = 0.0
-            for token, weight in zip(tokens, weights, strict=True):
-                sim = max((s for k, s in token.items() if k in phrase.keys), default=0.0)
-                mine += weight * sim
-            score = 0.5 * covered / phrase.weight + 0.5 * mine / total_q
+        for number, value in covered.items():
+            phrase = phrases[number]
+            score = 0.5 * min(1.0, value / phrase.weight) + 0.5 * min(1.0, found[number] / total_q)
             if score > best.get(phrase.step, 0.0):
                 best[phrase.step] = score
-        ranked: list[tuple[int, float]] = []
-        for step, score in best.items():
-            keys = self._step_keys[step]
-            bag = (
-                sum(
-                    weight * max((s for k, s in token.items() if k in keys), default=0.0)
-                    for token, weight in zip(tokens, weights, strict=True)
-                )
-                / total_q
+        ranked = [
+            (
+                step,
+                min(1.0, (1 - STEP_BAG_SHARE) * score + STEP_BAG_SHARE * bag[step] / total_q),
             )
-            ranked.append((step, min(1.0, (1 - STEP_BAG_SHARE) * score + STEP_BAG_SHARE * bag)))
+            for step, score in best.items()
+        ]
         ranked.sort(key=lambda item: -item[1])
         return ranked
