@@ -47,8 +47,13 @@ class Tally:
     calm_false: int = 0
     times: list[float] = field(default_factory=list)
 
-    def add(self, question: dict[str, Any], match: Match, topics: Callable[[str], tuple[str, ...]],
-            seconds: float) -> None:
+    def add(
+        self,
+        question: dict[str, Any],
+        match: Match,
+        topics: Callable[[str], tuple[str, ...]],
+        seconds: float,
+    ) -> None:
         self.n += 1
         self.times.append(seconds)
         want = question["topic"]
@@ -107,7 +112,9 @@ def entries_of(world: Any) -> list[Entry]:
 
 
 def run(
-    name: str, matcher: Callable[[str], Match], questions: list[dict[str, Any]],
+    name: str,
+    matcher: Callable[[str], Match],
+    questions: list[dict[str, Any]],
     topics: Callable[[str], tuple[str, ...]],
 ) -> dict[str, Tally]:
     tallies: dict[str, Tally] = {}
@@ -120,8 +127,12 @@ def run(
     return tallies
 
 
-def misses(matcher: Callable[[str], Match], questions: list[dict[str, Any]],
-           topics: Callable[[str], tuple[str, ...]], limit: int) -> None:
+def misses(
+    matcher: Callable[[str], Match],
+    questions: list[dict[str, Any]],
+    topics: Callable[[str], tuple[str, ...]],
+    limit: int,
+) -> None:
     shown = 0
     for question in questions:
         match = matcher(question["q"])
@@ -129,11 +140,16 @@ def misses(matcher: Callable[[str], Match], questions: list[dict[str, Any]],
         top1 = match.step is not None and question["topic"] in topics(match.step)
         if (not top1 or wrong_crisis) and shown < limit:
             shown += 1
-            flag = " CRISIS-MISS" if question["crisis"] and not match.crisis else (
-                " FALSE-CRISIS" if wrong_crisis else "")
-            print(f"  [{question['lang']}/{question['style']}] {question['q']!r} want "
-                  f"{question['topic']} got {match.step} {match.suggestions} "
-                  f"{match.score:.2f}{flag}")
+            flag = (
+                " CRISIS-MISS"
+                if question["crisis"] and not match.crisis
+                else (" FALSE-CRISIS" if wrong_crisis else "")
+            )
+            print(
+                f"  [{question['lang']}/{question['style']}] {question['q']!r} want "
+                f"{question['topic']} got {match.step} {match.suggestions} "
+                f"{match.score:.2f}{flag}"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,12 +179,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     def topics(step_id: str) -> tuple[str, ...]:
         return tuple(steps[step_id].topics) if step_id in steps else ()
 
+    answered = {t for e in entries for t in e.topics}
+    orphans = [q for q in questions if q["topic"] not in answered]
     phrases = sum(len(p) for e in entries for p in e.phrases.values())
-    print(f"content: {len(entries)} matchable steps, {phrases} ask phrases; "
-          f"devset: {len(questions)} questions")
-    print(f"world load (incl. first index build): {load_seconds * 1e3:.0f} ms; "
-          f"index build: median {statistics.median(builds) * 1e3:.0f} ms, "
-          f"max {max(builds) * 1e3:.0f} ms over 5")
+    print(
+        f"content: {len(entries)} matchable steps, {phrases} ask phrases; "
+        f"devset: {len(questions)} questions"
+    )
+    if orphans:
+        missing = sorted({q["topic"] for q in orphans})
+        print(
+            f"{len(orphans)} questions ask about topics no matchable step answers yet "
+            f"(they cannot score): {', '.join(missing)}"
+        )
+    print(
+        f"world load (incl. first index build): {load_seconds * 1e3:.0f} ms; "
+        f"index build: median {statistics.median(builds) * 1e3:.0f} ms, "
+        f"max {max(builds) * 1e3:.0f} ms over 5"
+    )
     baseline = Baseline(entries)
     index = world.index
     for matcher in (index.match, baseline.match):  # warm both before timing
@@ -176,9 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             matcher(question["q"])
     ours = run("matcher", index.match, questions, topics)
     base = run("baseline", baseline.match, questions, topics)
-    header = (f"{'lang':6} {'n':>4} | {'top1':>5} {'top3':>5} {'crisis':>6} {'false':>5} "
-              f"{'p50ms':>6} {'p99ms':>6} | baseline: {'top1':>5} {'top3':>5} {'crisis':>6} "
-              f"{'false':>5} {'p99ms':>6} | top1 x  top3 x")
+    header = (
+        f"{'lang':6} {'n':>4} | {'top1':>5} {'top3':>5} {'crisis':>6} {'false':>5} "
+        f"{'p50ms':>6} {'p99ms':>6} | baseline: {'top1':>5} {'top3':>5} {'crisis':>6} "
+        f"{'false':>5} {'p99ms':>6} | top1 x  top3 x"
+    )
     print(header)
     print("-" * len(header))
     for lang in ("uk", "ru", "en", "mixed", "all"):
@@ -189,12 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         def ratio(x: float, y: float) -> str:
             return f"{x / y:5.2f}" if y else "  inf"
 
-        print(f"{lang:6} {a['n']:>4} | {a['top1']:5.3f} {a['top3']:5.3f} {a['recall']:6.3f} "
-              f"{a['false']:5.3f} {a['p50']:6.2f} {a['p99']:6.2f} | "
-              f"{'':9} {b['top1']:5.3f} {b['top3']:5.3f} {b['recall']:6.3f} {b['false']:5.3f} "
-              f"{b['p99']:6.2f} | {ratio(a['top1'], b['top1'])}  {ratio(a['top3'], b['top3'])}")
-    print("crisis = recall on crisis questions; false = share of non-crisis questions answered "
-          "as a crisis; top3 counts the answer or any suggestion")
+        print(
+            f"{lang:6} {a['n']:>4} | {a['top1']:5.3f} {a['top3']:5.3f} {a['recall']:6.3f} "
+            f"{a['false']:5.3f} {a['p50']:6.2f} {a['p99']:6.2f} | "
+            f"{'':9} {b['top1']:5.3f} {b['top3']:5.3f} {b['recall']:6.3f} {b['false']:5.3f} "
+            f"{b['p99']:6.2f} | {ratio(a['top1'], b['top1'])}  {ratio(a['top3'], b['top3'])}"
+        )
+    print(
+        "crisis = recall on crisis questions; false = share of non-crisis questions answered "
+        "as a crisis; top3 counts the answer or any suggestion"
+    )
     if args.misses:
         print(f"\nfirst {args.misses} misses of the matcher:")
         misses(index.match, questions, topics, args.misses)

@@ -47,7 +47,7 @@ UNKNOWN_WEIGHT = 0.35
 # Share of the step score that comes from her words found anywhere in the step.
 STEP_BAG_SHARE = 0.25
 # A key in more than this share of steps carries no signal (checked only with many steps).
-STOP_SHARE = 0.3
+STOP_SHARE = 0.5
 STOP_MIN_STEPS = 20
 # Her words beyond this many are not scored (a guard on time; questions are short).
 MAX_QUERY_TOKENS = 40
