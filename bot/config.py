@@ -1,0 +1,128 @@
+"""Settings from the environment, validated at start with messages a deployer understands.
+
+``load_settings(env)`` reads every variable DESIGN.md lists, collects every
+problem and raises one ``OptionError`` naming them all, so a deployer fixes the
+``.env`` file in one go instead of one restart per mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.errors import OptionError
+from bot.store import default_location
+from bot.store.keys import MIN_SECRET_BYTES
+
+TELEGRAM_API = "https://api.telegram.org/bot"  # python-telegram-bot's own default base_url
+_MAKE_ONE = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything ``podruga run`` needs from the deployer; secrets never appear in repr."""
+
+    token: str = field(repr=False)
+    secret: bytes = field(repr=False)
+    api_url: str = TELEGRAM_API
+    db: str = ""
+    staff_ids: frozenset[int] = frozenset()
+    staff_chat: int | None = None
+    case_key: bytes | None = field(default=None, repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    consultant_hours: str = ""
+
+
+def api_url(value: str) -> str:
+    """The base URL as python-telegram-bot's ``base_url`` takes it (ending in ``/bot``).
+
+    ``https://api.telegram.org`` and ``https://api.telegram.org/bot`` mean the
+    same: a deployer copying a self-hosted server's address should not have to
+    know PTB's convention. A ``{token}`` placeholder is passed through as it is.
+    """
+    url = value.strip().rstrip("/") or TELEGRAM_API
+    if "{token}" in url or url.endswith("/bot"):
+        return url
+    return url + "/bot"
+
+
+def webhook_secret(secret: bytes) -> str:
+    """A webhook secret derived from ``PODRUGA_SECRET``, so one secret is enough to deploy."""
+    return hmac.new(secret, b"podruga/webhook/v1", hashlib.sha256).hexdigest()
+
+
+def _ids(name: str, raw: str, problems: list[str]) -> frozenset[int]:
+    found = set()
+    for part in re.split(r"[\s,;]+", raw.strip()):
+        if not part:
+            continue
+        try:
+            found.add(int(part))
+        except ValueError:
+            problems.append(f"{name} must list numeric Telegram user ids separated by commas; "
+                            f"{part!r} is not a number")
+    return frozenset(found)
+
+
+def _secret(name: str, raw: str, what: str, problems: list[str]) -> bytes:
+    value = raw.encode("utf-8")
+    if not value:
+        problems.append(f"{name} is not set: it is the {what}; {_MAKE_ONE}")
+    elif len(value) < MIN_SECRET_BYTES:
+        problems.append(f"{name} is {len(value)} bytes long, it must be at least "
+                        f"{MIN_SECRET_BYTES}; {_MAKE_ONE}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = True) -> Settings:
+    """Read and check the environment; one OptionError listing every problem."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if need_token and not token:
+        problems.append("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it "
+                        "in the environment or the .env file")
+    elif token and not _TOKEN.match(token):
+        problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, "
+                        "then letters): copy it again from @BotFather")
+    secret = _secret("PODRUGA_SECRET", env.get("PODRUGA_SECRET", ""), "key that hides user ids",
+                     problems)
+    staff_ids = _ids("PODRUGA_STAFF_IDS", env.get("PODRUGA_STAFF_IDS", ""), problems)
+    staff_chat: int | None = None
+    raw_chat = env.get("PODRUGA_STAFF_CHAT", "").strip()
+    if raw_chat:
+        try:
+            staff_chat = int(raw_chat)
+        except ValueError:
+            problems.append("PODRUGA_STAFF_CHAT must be the staff group's numeric chat id "
+                            f"(it starts with -100), not {raw_chat!r}")
+    case_key: bytes | None = None
+    raw_case = env.get("PODRUGA_CASE_KEY", "")
+    if raw_case or staff_chat is not None:
+        case_key = _secret("PODRUGA_CASE_KEY", raw_case,
+                           "key that seals a hand-over chat link (needed with PODRUGA_STAFF_CHAT)",
+                           problems)
+    hook = env.get("PODRUGA_WEBHOOK_SECRET", "").strip()
+    if hook and not _WEBHOOK_SECRET.match(hook):
+        problems.append("PODRUGA_WEBHOOK_SECRET may hold only letters, digits, _ and -, "
+                        "at most 256 of them")
+    if problems:
+        raise OptionError("; ".join(problems) if len(problems) == 1 else
+                          "the configuration has problems:\n  - " + "\n  - ".join(problems))
+    return Settings(
+        token=token,
+        secret=secret,
+        api_url=api_url(env.get("TELEGRAM_API_URL", "")),
+        db=env.get("PODRUGA_DB", "").strip() or default_location(),
+        staff_ids=staff_ids,
+        staff_chat=staff_chat,
+        case_key=case_key,
+        webhook_secret=hook or webhook_secret(secret),
+        consultant_hours=env.get("PODRUGA_CONSULTANT_HOURS", "").strip(),
+    )

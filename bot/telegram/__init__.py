@@ -1,0 +1,1 @@
+"""The Telegram adapter: updates become engine events, replies become Bot API calls."""

@@ -1,0 +1,149 @@
+"""Build the python-telegram-bot Application: handlers, defaults, rate limits, lifetime.
+
+What we take from PTB: ``Defaults(protect_content=True)``, ``AIORateLimiter``,
+the ``JobQueue`` for expiry, ``base_url`` for a self-hosted or fake Bot API,
+``post_init``/``post_shutdown`` owning the store, one global error handler.
+What we do not: ``ConversationHandler`` and persistence, which key data by the
+plain user id; the engine owns the state and the store keys it by an HMAC.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.engine.events import COMMANDS
+from bot.engine.state import LANGS
+from bot.store import Keyring, open_store
+from bot.telegram import handlers
+from bot.telegram.handlers import RUNTIME, STAFF_COMMANDS, Runtime
+from bot.telegram.render import Blocked, GaveUp, call
+from bot.translator import Translator
+from bot.world import WorldHolder
+
+log = logging.getLogger("podruga.telegram")
+
+CONCURRENT_UPDATES = 64  # turns of different women in flight at once; one woman's stay in order
+PURGE_EVERY_SECONDS = 3600  # expiry pass over sessions, message ids and cases
+PURGE_FIRST_SECONDS = 30
+# Libraries that log request bodies (her text, her chat id) or the token at DEBUG/INFO.
+QUIET_LOGGERS = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING,
+                 "apscheduler": logging.WARNING, "tornado.access": logging.WARNING,
+                 "aiosqlite": logging.INFO}
+
+
+def quiet_libraries() -> None:
+    """Keep PTB's and httpx's request logging (with her text and ids) out of every log."""
+    for name, level in QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < level:
+            logger.setLevel(level)
+
+
+def command_menu(tr: Translator) -> list[BotCommand]:
+    """The command menu in one language; neutral words, safe on a shared phone."""
+    return [
+        BotCommand("start", tr.gettext("Start over")),
+        BotCommand("menu", tr.gettext("All topics")),
+        BotCommand("help", tr.gettext("How to use the bot")),
+        BotCommand("language", tr.gettext("Change the language")),
+        BotCommand("country", tr.gettext("Change the country")),
+        BotCommand("privacy", tr.gettext("What the bot keeps and who sees it")),
+        BotCommand("exit", tr.gettext("Quick exit: delete this chat")),
+        BotCommand("forget", tr.gettext("Delete what the bot remembers about you")),
+    ]
+
+
+async def set_commands(bot: Any, holder: WorldHolder) -> None:
+    """Set the command menu in uk, ru and en, and English for every other language."""
+    world = holder.world
+    try:
+        await call("setMyCommands", lambda: bot.set_my_commands(command_menu(world.tr("en"))))
+        for lang in LANGS:
+            commands = command_menu(world.tr(lang))
+            await call("setMyCommands", lambda c=commands, lang=lang: bot.set_my_commands(
+                c, language_code=lang))
+    except (GaveUp, Blocked):
+        log.warning("commands_not_set")
+
+
+async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete idle sessions, message ids past 48 hours and cases past 7 days."""
+    rt: Runtime = context.application.bot_data[RUNTIME]
+    counts = await rt.live_store().purge_expired(rt.clock())
+    log.info("purged sessions=%d messages=%d cases=%d", counts.sessions, counts.messages,
+             counts.cases)
+
+
+async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+    rt: Runtime = app.bot_data[RUNTIME]
+    rt.store = await open_store(rt.store_location)
+    await set_commands(app.bot, rt.holder)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(purge, interval=PURGE_EVERY_SECONDS,
+                                    first=PURGE_FIRST_SECONDS, name="purge")
+    log.info("bot_started steps=%d store=%s", len(rt.holder.world.flows.steps), rt.store.name)
+
+
+async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    rt: Runtime = app.bot_data[RUNTIME]
+    if rt.store is not None:
+        await rt.store.close()
+        rt.store = None
+    log.info("bot_stopped")
+
+
+def build_application(
+    settings: Settings,
+    holder: WorldHolder,
+    *,
+    keyring: Keyring | None = None,
+    store_location: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+    concurrent_updates: int = CONCURRENT_UPDATES,
+) -> Application:  # type: ignore[type-arg]
+    """The Application ``podruga run`` runs; tests and the benchmark run it unchanged."""
+    quiet_libraries()
+    runtime = Runtime(settings=settings, holder=holder,
+                      keyring=keyring or Keyring(settings.secret),
+                      store_location=store_location or settings.db, clock=clock)
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_url)
+        .defaults(Defaults(protect_content=True, parse_mode=ParseMode.HTML))
+        # One retry after a 429, as Telegram asks; the limiter also paces all sends.
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=1))
+        .concurrent_updates(concurrent_updates)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    app.bot_data[RUNTIME] = runtime
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler(STAFF_COMMANDS, handlers.on_staff,
+                                   filters=filters.UpdateType.MESSAGE))
+    app.add_handler(CommandHandler(sorted(COMMANDS), handlers.on_message, filters=private))
+    app.add_handler(MessageHandler(private, handlers.on_message))
+    app.add_handler(CallbackQueryHandler(handlers.on_button))
+    app.add_error_handler(handlers.on_error)
+    return app

@@ -1,0 +1,113 @@
+"""Fixtures for the Telegram adapter: the fake Bot API server and the real bot running on it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fakeapi import FakeBotApi  # noqa: E402
+
+from bot.config import Settings  # noqa: E402
+from bot.store import Keyring, Store  # noqa: E402
+from bot.telegram.app import build_application  # noqa: E402
+from bot.telegram.handlers import RUNTIME, Runtime  # noqa: E402
+from bot.world import WorldHolder  # noqa: E402
+
+SECRET = b"s" * 40
+SETTLE_SECONDS = 10.0  # a hung bot fails the test instead of hanging it
+
+
+class Harness:
+    """The real Application long-polling the fake server, with the real store in tmp_path."""
+
+    def __init__(self, api: FakeBotApi, app: Application, db: Path) -> None:  # type: ignore[type-arg]
+        self.api = api
+        self.app = app
+        self.db = db
+        self.processed: set[int] = set()
+        self._changed = asyncio.Event()
+
+    @property
+    def runtime(self) -> Runtime:
+        found: Runtime = self.app.bot_data[RUNTIME]
+        return found
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.live_store()
+
+    def key(self, user_id: int) -> Any:
+        return Keyring(SECRET).session_key(user_id)
+
+    async def mark(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.processed.add(update.update_id)
+        self._changed.set()
+
+    async def settle(self) -> None:
+        """Wait until the bot has finished every update pushed so far."""
+        async def wait() -> None:
+            while not all(u["update_id"] in self.processed for u in self.api.updates):
+                self._changed.clear()
+                await self._changed.wait()
+        await asyncio.wait_for(wait(), SETTLE_SECONDS)
+
+    async def turn(self, push: int) -> None:
+        """Push has been done (its update id is ``push``); wait for the bot's answer."""
+        await self.settle()
+
+
+def make_settings(api: FakeBotApi, **changes: Any) -> Settings:
+    values: dict[str, Any] = dict(token=api.token, secret=SECRET, api_url=api.base_url,
+                                  staff_ids=frozenset({42}), webhook_secret="right-secret")
+    values.update(changes)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+async def start_bot(api: FakeBotApi, world: Any, db: Path, **settings: Any) -> Harness:
+    app = build_application(make_settings(api, **settings), WorldHolder(world),
+                            store_location=str(db))
+    harness = Harness(api, app, db)
+    app.add_handler(TypeHandler(Update, harness.mark), group=1)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    await app.updater.start_polling(poll_interval=0, timeout=1,  # type: ignore[union-attr]
+                                    allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+    await app.start()
+    return harness
+
+
+async def stop_bot(harness: Harness) -> None:
+    app = harness.app
+    harness.api.release()
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    assert app.post_shutdown is not None
+    await app.post_shutdown(app)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, world: Any, tmp_path: Path) -> AsyncIterator[Harness]:
+    harness = await start_bot(api, world, tmp_path / "podruga.sqlite3")
+    try:
+        yield harness
+    finally:
+        await stop_bot(harness)
