@@ -10,6 +10,7 @@ plain user id; the engine owns the state and the store keys it by an HMAC.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,14 @@ PURGE_FIRST_SECONDS = 30
 QUIET_LOGGERS = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING,
                  "apscheduler": logging.WARNING, "tornado.access": logging.WARNING,
                  "aiosqlite": logging.INFO}
+
+
+def opt_in_timedelta() -> None:
+    """Take PTB 22's durations as ``timedelta`` now, as its next major version will.
+
+    Without it every 429 (``RetryAfter``) raises a deprecation warning inside PTB.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 def quiet_libraries() -> None:
@@ -123,6 +132,7 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     """The Application ``podruga run`` runs; tests and the benchmark run it unchanged."""
     quiet_libraries()
+    opt_in_timedelta()
     runtime = Runtime(settings=settings, holder=holder,
                       keyring=keyring or Keyring(settings.secret),
                       store_location=store_location or settings.db, clock=clock)

@@ -175,7 +175,7 @@ class FakeBotApi:
 
     def fail(self, method: str, status: int, times: int = 1, **parameters: Any) -> None:
         """Answer the next ``times`` calls of ``method`` with an error."""
-        descriptions = {429: "Too Many Requests: retry after 0",
+        descriptions = {429: f"Too Many Requests: retry after {parameters.get('retry_after')}",
                         403: "Forbidden: bot was blocked by the user",
                         400: "Bad Request: message to edit not found"}
         body: dict[str, Any] = {"ok": False, "error_code": status,
