@@ -121,6 +121,7 @@ class FakeBotApi:
         self.webhook: dict[str, Any] = {"url": ""}
         self.sent_at: dict[int, float] = {}  # update id -> when she sent it (for the bench)
         self.answered_at: dict[int, float] = {}  # chat id -> last time the bot wrote to it
+        self.answered: dict[int, asyncio.Event] = defaultdict(asyncio.Event)  # set on each write
         self._ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(
             lambda: itertools.count(1))
@@ -266,6 +267,7 @@ class FakeBotApi:
         message["_params"] = {k: v for k, v in params.items() if k not in ("chat_id", "text")}
         self.chats[chat_id][message["message_id"]] = message
         self.answered_at[chat_id] = time.perf_counter()
+        self.answered[chat_id].set()
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
     async def api_sendMessage(self, params: dict[str, Any]) -> Any:
@@ -288,6 +290,7 @@ class FakeBotApi:
             message["reply_markup"] = markup
         message["_edited"] = message.get("_edited", 0) + 1
         self.answered_at[chat_id] = time.perf_counter()
+        self.answered[chat_id].set()
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
     async def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
