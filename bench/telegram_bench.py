@@ -69,10 +69,10 @@ async def bare_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await context.bot.send_message(update.effective_chat.id, "ok")
 
 
-def bare_application(api: FakeBotApi) -> Application:  # type: ignore[type-arg]
+def bare_application(api: FakeBotApi, concurrency: int) -> Application:  # type: ignore[type-arg]
     app = (ApplicationBuilder().token(api.token).base_url(api.base_url)
            .defaults(Defaults(protect_content=True)).rate_limiter(unpaced_limiter())
-           .concurrent_updates(CONCURRENT_UPDATES).build())
+           .concurrent_updates(concurrency).build())
     app.add_handler(MessageHandler(filters.ALL, bare_answer))
     return app
 
@@ -121,25 +121,29 @@ def summary(name: str, wall: float, latencies: list[float]) -> float:
     return rate
 
 
-async def bench(women: int, messages: int) -> int:
+async def bench(women: int, messages: int, concurrency: int, latency: float) -> int:
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.WARNING)
     world, errors, _ = load_world(ROOT)
     if world is None:
         for error in errors:
             print(error, file=sys.stderr)
         return 1
     texts = questions()
-    async with FakeBotApi() as api:
-        bare_wall, bare_lat = await drive(api, bare_application(api), women, messages, texts)
+    async with FakeBotApi(latency=latency) as api:
+        bare_wall, bare_lat = await drive(api, bare_application(api, concurrency), women,
+                                          messages, texts)
     with tempfile.TemporaryDirectory() as folder:
-        async with FakeBotApi() as api:
+        async with FakeBotApi(latency=latency) as api:
             settings = Settings(token=api.token, secret=b"b" * 32, api_url=api.base_url)
             app = build_application(settings, WorldHolder(world),
                                     store_location=str(Path(folder) / "bench.sqlite3"),
-                                    rate_limiter=unpaced_limiter())
+                                    rate_limiter=unpaced_limiter(),
+                                    concurrent_updates=concurrency)
             logging.getLogger("podruga").setLevel(logging.WARNING)
             wall, lat = await drive(api, app, women, messages, texts)
-    print(f"{women} women x {messages} messages, {CONCURRENT_UPDATES} updates in flight")
+    print(f"{women} women x {messages} messages, {concurrency} updates in flight, "
+          f"{latency * 1000:.0f} ms added to each Bot API call")
     bare = summary("bare", bare_wall, bare_lat)
     podruga = summary("podruga", wall, lat)
     print(f"ratio    podruga / bare throughput: {podruga / bare:.2f} (aim: at least 0.80)")
@@ -150,8 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--women", type=int, default=200)
     parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENT_UPDATES,
+                        help="updates in flight at once, for both bots")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="delay the fake server adds to each call (the way to Telegram)")
     args = parser.parse_args(argv)
-    result: Any = asyncio.run(bench(args.women, args.messages))
+    result: Any = asyncio.run(bench(args.women, args.messages, args.concurrency,
+                                    args.latency_ms / 1000))
     return int(result)
 
 

@@ -110,8 +110,10 @@ class Woman:
 class FakeBotApi:
     """The fake server; ``async with FakeBotApi() as api`` starts it on a free port."""
 
-    def __init__(self, token: str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz") -> None:
+    def __init__(self, token: str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz",
+                 latency: float = 0.0) -> None:
         self.token = token
+        self.latency = latency  # seconds added to every answer, like the way to Telegram
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.delivered = 0  # update ids below this were fetched by the bot
@@ -222,6 +224,8 @@ class FakeBotApi:
                                       "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params = await self._params(request)
+        if self.latency and method != "getUpdates":
+            await asyncio.sleep(self.latency)
         self.calls.append(Call(method, params))
         if self.failures.get(method):
             status, body = self.failures[method].pop(0)
@@ -247,7 +251,8 @@ class FakeBotApi:
         self.delivered = max(self.delivered, offset)
         deadline = time.monotonic() + timeout
         while True:
-            ready = [u for u in self.updates if u["update_id"] >= max(offset, 1)][:limit]
+            # Update ids are 1, 2, 3, ...: the ones from ``offset`` on are a slice.
+            ready = self.updates[max(offset, 1) - 1:max(offset, 1) - 1 + limit]
             if ready or self._released or time.monotonic() >= deadline:
                 return ready
             self._arrived.clear()
