@@ -149,11 +149,20 @@ def build_application(
         .build()
     )
     app.bot_data[RUNTIME] = runtime
+    if settings.staff_chat is not None and settings.case_key is not None:
+        from bot.store import CaseCipher
+        from bot.telegram.handover import Relay, parse_hours
+
+        runtime.relay = Relay(settings.staff_chat, CaseCipher(settings.case_key),
+                              parse_hours(settings.consultant_hours))
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     app.add_handler(CommandHandler(STAFF_COMMANDS, handlers.on_staff,
                                    filters=filters.UpdateType.MESSAGE))
     app.add_handler(CommandHandler(sorted(COMMANDS), handlers.on_message, filters=private))
     app.add_handler(MessageHandler(private, handlers.on_message))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
+    if runtime.relay is not None:
+        app.add_handler(MessageHandler(filters.Chat(runtime.relay.staff_chat)
+                                       & filters.UpdateType.MESSAGE, handlers.on_staff_chat))
     app.add_error_handler(handlers.on_error)
     return app

@@ -19,7 +19,7 @@ import html
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,10 +46,6 @@ STATS_DAYS = 30  # /stats shows this many days
 COUNTED = frozenset({"answer", "crisis", "find", "human", "unmatched", "suggested"})
 ANSWERED = frozenset({"answer", "crisis", "find", "human"})
 
-HandOverFactory = Callable[["Runtime", Any, SessionKey, int, State], Callable[[HandOver],
-                                                                           Awaitable[None]]]
-
-
 @dataclass
 class Runtime:
     """What the handlers share: settings, content, keys, the store (opened in post_init)."""
@@ -60,7 +56,7 @@ class Runtime:
     store_location: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     store: Store | None = None
-    handover: HandOverFactory | None = None  # the peer-consultant relay, when configured
+    relay: Any = None  # bot.telegram.handover.Relay when PODRUGA_STAFF_CHAT is set
     _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
 
     @contextlib.asynccontextmanager
@@ -176,8 +172,14 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
             keyboard_open=bool(old.extra.get("kbd")),
             screen=screen,
             unremembered=(her_message,) if her_message is not None else (),
-            handover=rt.handover(rt, bot, key, chat_id, result.state) if rt.handover else None,
         )
+        if rt.relay is not None:
+            async def handover(reply: HandOver) -> list[int]:
+                found: list[int] = await rt.relay.on_reply(
+                    bot, store, world, key, chat_id, result.state, reply, result.replies, now)
+                return found
+
+            renderer.handover = handover
         try:
             out = await renderer.render(result.replies)
         except Blocked:
@@ -249,6 +251,13 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     with contextlib.suppress(GaveUp, Blocked):
         await call("sendMessage", lambda: context.bot.send_message(
             message.chat_id, html.escape(text[:4000], quote=False)))
+
+
+async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the staff group: a consultant's answer, /close or /block, or a hint."""
+    rt = runtime_of(context)
+    if rt.relay is not None:
+        await rt.relay.on_staff_message(update, context, rt)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -55,7 +55,7 @@ NETWORK_TRIES = 3  # a timeout or a dropped connection is tried this many times 
 BACKOFF_SECONDS = 0.5  # first wait after a network error; doubles each try
 
 T = TypeVar("T")
-HandOverHook = Callable[[HandOver], Awaitable[None]]
+HandOverHook = Callable[[HandOver], Awaitable[list[int]]]  # returns ids sent to her chat
 
 
 class Blocked(Exception):
@@ -183,7 +183,10 @@ class Renderer:
         self.out.screen = self.screen
         self.out.keyboard_open = self.keyboard_open
         try:
-            for reply in replies:
+            # A case opens after the engine's words about it, so any notice about hours
+            # comes under them.
+            opening = [r for r in replies if isinstance(r, HandOver) and r.kind == "open"]
+            for reply in [r for r in replies if r not in opening] + opening:
                 self.out.kinds.append(type(reply).__name__)
                 await self.one(reply)
         except GaveUp:
@@ -215,7 +218,9 @@ class Renderer:
             self.out.screen = None
         elif isinstance(reply, HandOver):
             if self.handover is not None:
-                await self.handover(reply)
+                for message_id in await self.handover(reply):
+                    if not self.out.forgotten:
+                        self.out.sent.append(message_id)
             else:
                 log.warning("handover_unavailable kind=%s", reply.kind)
 

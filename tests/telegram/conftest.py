@@ -78,9 +78,11 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-async def start_bot(api: FakeBotApi, world: Any, db: Path, **settings: Any) -> Harness:
+async def start_bot(api: FakeBotApi, world: Any, db: Path, clock: Any = None,
+                    **settings: Any) -> Harness:
+    extra = {"clock": clock} if clock is not None else {}
     app = build_application(make_settings(api, **settings), WorldHolder(world),
-                            store_location=str(db))
+                            store_location=str(db), **extra)
     harness = Harness(api, app, db)
     app.add_handler(TypeHandler(Update, harness.mark), group=1)
     await app.initialize()

@@ -107,6 +107,38 @@ class Woman:
         return self.api.screen(self.id)
 
 
+@dataclass
+class Consultant:
+    """A peer consultant writing in the staff group chat."""
+
+    api: FakeBotApi
+    chat_id: int
+    id: int = 900001
+    first_name: str = "Marta"
+
+    def say(self, text: str, reply_to: int | None = None) -> int:
+        """She writes in the group, as a reply to a message of the bot when ``reply_to``."""
+        user = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        chat = {"id": self.chat_id, "type": "supergroup", "title": "Podruga staff"}
+        message: dict[str, Any] = {"message_id": next(self.api._message_ids[self.chat_id]),
+                                   "date": int(time.time()), "chat": chat, "from": user,
+                                   "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+        if reply_to is not None:
+            original = self.api.chats[self.chat_id].get(reply_to)
+            assert original is not None, "no such message in the staff chat"
+            message["reply_to_message"] = {k: v for k, v in original.items()
+                                           if not k.startswith("_")}
+        self.api.chats[self.chat_id][message["message_id"]] = message
+        return self.api.push({"message": message})
+
+    def messages(self) -> list[dict[str, Any]]:
+        """What the bot posted in the staff chat, oldest first."""
+        return [m for m in self.api.screen(self.chat_id) if m["from"]["id"] == BOT_ID]
+
+
 class FakeBotApi:
     """The fake server; ``async with FakeBotApi() as api`` starts it on a free port."""
 
@@ -160,6 +192,9 @@ class FakeBotApi:
     # -- what the test does ----------------------------------------------------------
     def woman(self, user_id: int, **kwargs: Any) -> Woman:
         return Woman(self, user_id, **kwargs)
+
+    def consultant(self, chat_id: int, **kwargs: Any) -> Consultant:
+        return Consultant(self, chat_id, **kwargs)
 
     def push(self, update: dict[str, Any]) -> int:
         update_id = len(self.updates) + 1

@@ -1,0 +1,335 @@
+"""Talk to a person: relay a woman's messages to the staff group under a case number, and back.
+
+Theory of operation. The engine decides when a case opens, what is relayed
+and when she leaves (``HandOver`` replies); this module carries them out.
+Opening a case seals her chat id with ``PODRUGA_CASE_KEY`` (AES-GCM) and
+stores only that sealed link under her HMAC key and a short number
+(``K-4821``); the staff group sees the number, her language and country and
+her words, never her id, name, username or profile. A consultant answers by
+replying to a relayed message: the store maps that staff message back to the
+case, the link is opened, and the answer goes to her from the bot. ``/close``
+as a reply ends the case, ``/block`` stops relaying it. Closing, leaving,
+quick exit and ``/forget`` destroy the link; the store also drops it after 7
+days. Quick exit deletes the case's relayed messages from the staff group
+where this process still knows their ids, and always marks the case withdrawn.
+
+The few sentences this module says to her (outside hours, too fast, closed by
+the consultant) come from the ``bot`` catalog, like the engine's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.engine.replies import DeleteConversation, ForgetMe, HandOver, Reply
+from bot.engine.state import LANGS, State, Status
+from bot.errors import OptionError
+from bot.limits import DELETE_BATCH
+from bot.store import CaseCipher, SessionKey, Store
+from bot.telegram.render import Blocked, GaveUp, call
+
+log = logging.getLogger("podruga.handover")
+
+RELAYS_PER_WINDOW = 10  # her messages relayed per case in RELAY_WINDOW_SECONDS; more wait
+RELAY_WINDOW_SECONDS = 60
+EMERGENCY_STEP = "crisis.emergency"  # the flow step with the emergency numbers
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPEC = re.compile(
+    r"^(?:(?P<lang>[a-z]{2})\s*=\s*)?(?P<days>[A-Za-z]{3}(?:\s*[-,]\s*[A-Za-z]{3})*)\s+"
+    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s+(?P<tz>[A-Za-z_]+/[A-Za-z_/+-]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """When consultants answer: some weekdays, one time range, in one time zone."""
+
+    days: frozenset[int]
+    start: clock_time
+    end: clock_time
+    zone: ZoneInfo
+
+    def is_open(self, now: datetime) -> bool:
+        local = now.astimezone(self.zone)
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def next_open(self, now: datetime) -> datetime:
+        """The next moment consultants are back (local time of the consultants)."""
+        local = now.astimezone(self.zone)
+        for ahead in range(8):
+            day = (local + timedelta(days=ahead)).date()
+            opening = datetime.combine(day, self.start, self.zone)
+            if day.weekday() in self.days and opening > local:
+                return opening
+        raise AssertionError("hours with no day")  # pragma: no cover - days is never empty
+
+
+def parse_hours(raw: str) -> dict[str, Hours]:
+    """``PODRUGA_CONSULTANT_HOURS``: ``Mon-Fri 10:00-18:00 Europe/Kyiv``, or per language,
+    ``uk=Mon-Fri 10:00-18:00 Europe/Kyiv; ru=Mon-Sat 09:00-21:00 Europe/Moscow``.
+
+    The key ``*`` holds the hours for every language without its own; no hours
+    at all means consultants may answer at any time.
+    """
+    found: dict[str, Hours] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        match = _SPEC.match(part)
+        if not match:
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: cannot read {part!r}; write it like "
+                              "'Mon-Fri 10:00-18:00 Europe/Kyiv' or 'uk=Mon-Fri 10:00-18:00 "
+                              "Europe/Kyiv; ru=...'")
+        lang = match["lang"] or "*"
+        if lang != "*" and lang not in LANGS:
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: unknown language {lang!r}; "
+                              f"use one of {', '.join(LANGS)}")
+        try:
+            zone = ZoneInfo(match["tz"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: unknown time zone {match['tz']!r}; "
+                              "write it like Europe/Kyiv") from None
+        days = _days(match["days"], part)
+        start, end = _time(match["start"], part), _time(match["end"], part)
+        if end <= start:
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: in {part!r} the end comes before "
+                              "the start")
+        found[lang] = Hours(days, start, end, zone)
+    return found
+
+
+def _days(text: str, part: str) -> frozenset[int]:
+    days: set[int] = set()
+    for piece in (p.strip().lower() for p in text.split(",")):
+        ends = [e.strip() for e in piece.split("-")]
+        if any(e not in DAYS for e in ends):
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: unknown day in {part!r}; use "
+                              "Mon Tue Wed Thu Fri Sat Sun")
+        first, last = DAYS.index(ends[0]), DAYS.index(ends[-1])
+        days.update(range(first, last + 1) if first <= last else
+                    [*range(first, 7), *range(0, last + 1)])
+    return frozenset(days)
+
+
+def _time(text: str, part: str) -> clock_time:
+    hours, minutes = (int(x) for x in text.split(":"))
+    if hours > 23 or minutes > 59:
+        raise OptionError(f"PODRUGA_CONSULTANT_HOURS: {text!r} in {part!r} is not a time of day")
+    return clock_time(hours, minutes)
+
+
+@dataclass
+class Relay:
+    """The hand-over relay of one running bot: staff chat, case cipher, hours, limits."""
+
+    staff_chat: int
+    cipher: CaseCipher
+    hours: dict[str, Hours] = field(default_factory=dict)
+    # Staff-chat message ids per case, in memory only: quick exit deletes them (a restart
+    # forgets them, and the case is then only marked withdrawn).
+    relayed: dict[str, list[int]] = field(default_factory=dict)
+    recent: dict[str, deque[float]] = field(default_factory=dict)
+
+    def hours_for(self, lang: str) -> Hours | None:
+        return self.hours.get(lang) or self.hours.get("*")
+
+    # -- her side ----------------------------------------------------------------------
+    async def on_reply(self, bot: Any, store: Store, world: Any, key: SessionKey, chat_id: int,
+                       state: State, reply: HandOver, replies: Sequence[Reply],
+                       now: datetime) -> list[int]:
+        """Carry out one HandOver reply; return the ids of messages sent to her chat."""
+        lang = state.lang or "en"
+        if reply.kind == "open":
+            return await self.open(bot, store, world, key, chat_id, state, now)
+        number = await store.case_for(key)
+        if reply.kind == "relay":
+            if number is None:  # expired after 7 days, or closed by staff: open a fresh one
+                await self.open(bot, store, world, key, chat_id, state, now, quiet=True)
+                number = await store.case_for(key)
+            if number is None:
+                return []
+            return await self.relay(bot, store, world, number, lang, state, reply.text, now)
+        if number is not None:
+            withdrawn = any(isinstance(r, (DeleteConversation, ForgetMe)) for r in replies)
+            await self.close(bot, store, number, withdrawn=withdrawn)
+        return []
+
+    async def open(self, bot: Any, store: Store, world: Any, key: SessionKey, chat_id: int,
+                   state: State, now: datetime, quiet: bool = False) -> list[int]:
+        number = await store.open_case(key, self.cipher.seal(chat_id), now)
+        log.info("case_opened lang=%s country=%s", state.lang or "-", state.country or "-")
+        notice = (f"New case {number} · language {state.lang or '?'} · "
+                  f"country {state.country or '?'}\n"
+                  "Reply to her messages to answer her; /close or /block as a reply.")
+        sent = await self.to_staff(bot, notice)
+        if sent is not None:
+            await store.relay(number, sent.message_id, now)
+            self.relayed.setdefault(number, []).append(sent.message_id)
+        hours = self.hours_for(state.lang or "en")
+        if quiet or hours is None or hours.is_open(now):
+            return []
+        tr = world.tr(state.lang or "en")
+        back = hours.next_open(now)
+        when = format_datetime(back, "EEEE HH:mm zzzz", tzinfo=hours.zone, locale=tr.locale)
+        text = tr.gettext("The consultants are not here right now. They will be back on "
+                          "{when}. Write your question anyway: they will see it then. If you "
+                          "are in danger now, call the emergency numbers.").format(when=when)
+        buttons = [[InlineKeyboardButton(tr.gettext("🆘 Emergency numbers"),
+                                         callback_data=EMERGENCY_STEP)]]
+        with contextlib.suppress(GaveUp):
+            message = await call("sendMessage", lambda: bot.send_message(
+                chat_id, html.escape(text, quote=False),
+                reply_markup=InlineKeyboardMarkup(buttons)))
+            return [message.message_id]
+        return []
+
+    async def relay(self, bot: Any, store: Store, world: Any, number: str, lang: str,
+                    state: State, text: str, now: datetime) -> list[int]:
+        case = await store.get_case(number)
+        if case is None or case.blocked:
+            log.info("relay_dropped reason=%s", "blocked" if case else "closed")
+            return []
+        window = self.recent.setdefault(number, deque())
+        moment = time.monotonic()
+        while window and moment - window[0] > RELAY_WINDOW_SECONDS:
+            window.popleft()
+        if len(window) >= RELAYS_PER_WINDOW:
+            log.info("relay_dropped reason=rate_limit")
+            if len(window) == RELAYS_PER_WINDOW:
+                window.append(moment)  # say it once per window, not on every message
+                tr = world.tr(lang)
+                chat_id = self.cipher.open(case.link)
+                with contextlib.suppress(GaveUp):
+                    message = await call("sendMessage", lambda: bot.send_message(
+                        chat_id, html.escape(tr.gettext(
+                            "You are writing very fast. Wait a minute, then write again: the "
+                            "consultant will read everything."), quote=False)))
+                    return [message.message_id]
+            return []
+        window.append(moment)
+        body = (f"{number} · {state.lang or '?'} · {state.country or '?'}\n"
+                f"{html.escape(text or '(a photo, sticker or voice message)', quote=False)}")
+        sent = await self.to_staff(bot, body)
+        if sent is not None:
+            await store.relay(number, sent.message_id, now)
+            self.relayed.setdefault(number, []).append(sent.message_id)
+            log.info("relayed to=staff")
+        return []
+
+    async def close(self, bot: Any, store: Store, number: str, *, withdrawn: bool) -> None:
+        """Destroy the link; on quick exit also remove what was relayed from the staff group."""
+        ids = self.relayed.pop(number, [])
+        self.recent.pop(number, None)
+        await store.close_case(number)
+        if withdrawn:
+            for start in range(0, len(ids), DELETE_BATCH):
+                batch = ids[start:start + DELETE_BATCH]
+                with contextlib.suppress(Exception):  # too old, or not ours to delete
+                    await call("deleteMessages", lambda b=batch: bot.delete_messages(  # type: ignore[misc]
+                        self.staff_chat, b))
+            await self.to_staff(bot, f"Case {number} withdrawn: she left with quick exit. "
+                                     "Please delete anything about her you copied elsewhere.")
+            log.info("case_withdrawn deleted=%d", len(ids))
+        else:
+            await self.to_staff(bot, f"Case {number}: she left the conversation.")
+            log.info("case_left")
+
+    async def to_staff(self, bot: Any, text: str) -> Message | None:
+        try:
+            message: Message = await call("sendMessage", lambda: bot.send_message(
+                self.staff_chat, text))
+            return message
+        except (GaveUp, Blocked):
+            log.warning("staff_chat_unreachable")
+            return None
+        except Exception as exc:  # a wrong PODRUGA_STAFF_CHAT must not break her turn
+            log.warning("staff_chat_unreachable error=%s", type(exc).__name__)
+            return None
+
+    # -- the consultants' side ------------------------------------------------------------
+    async def on_staff_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+                               rt: Any) -> None:
+        """Relay a consultant's reply to her; /close and /block as replies; explain the rest."""
+        message = update.effective_message
+        if message is None:
+            return
+        bot = context.bot
+        store: Store = rt.live_store()
+        target = message.reply_to_message
+        number = await store.case_for_relay(target.message_id) if target is not None else None
+        text = (message.text or "").strip()
+        if target is None or number is None:
+            if target is None and not text.startswith("/"):
+                await self.to_staff(bot, "To answer a woman, reply to one of her messages. "
+                                         "/close or /block as a reply end or stop a case.")
+            elif target is not None:
+                await self.to_staff(bot, "That message does not belong to an open case any "
+                                         "more (closed, withdrawn or older than 7 days).")
+            return
+        case = await store.get_case(number)
+        if case is None:
+            return
+        command = text.split(maxsplit=1)[0].partition("@")[0].lower() if text else ""
+        if command == "/block":
+            await store.set_blocked(number, True)
+            await self.to_staff(bot, f"Case {number} blocked: her messages are no longer "
+                                     "relayed. Nobody learns who she is.")
+            log.info("case_blocked")
+            return
+        chat_id = self.cipher.open(case.link)
+        state = await store.load_session(case.key) or State()
+        tr = rt.holder.world.tr(state.lang or "en")
+        if command == "/close":
+            await store.update_session(case.key, _left_case, rt.clock())
+            self.relayed.pop(number, None)
+            self.recent.pop(number, None)
+            await store.close_case(number)
+            answer = tr.gettext("The consultant has ended this conversation. You can write to "
+                                "a person again at any time from the menu.")
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(tr.gettext("☰ Menu"),
+                                                                 callback_data="main.menu")]])
+            await self.to_her(bot, store, case.key, chat_id, answer, markup, rt.clock())
+            await self.to_staff(bot, f"Case {number} closed.")
+            log.info("case_closed by=staff")
+            return
+        if not text:
+            await self.to_staff(bot, "Only text can be relayed to her.")
+            return
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            tr.gettext("↩ Leave the chat with a person"), callback_data="do:leave")]])
+        await self.to_her(bot, store, case.key, chat_id, "💬 " + text, markup, rt.clock())
+        log.info("relayed to=her")
+
+    async def to_her(self, bot: Any, store: Store, key: SessionKey, chat_id: int, text: str,
+                     markup: InlineKeyboardMarkup, now: datetime) -> None:
+        try:
+            message = await call("sendMessage", lambda: bot.send_message(
+                chat_id, html.escape(text, quote=False), reply_markup=markup))
+        except Blocked:
+            await store.forget(key)
+            await self.to_staff(bot, "She can no longer be reached (she blocked the bot); "
+                                     "the case is closed.")
+            return
+        except GaveUp:
+            await self.to_staff(bot, "Telegram did not deliver that answer; try again later.")
+            return
+        await store.remember_messages(key, [message.message_id], now)
+
+
+def _left_case(state: State | None) -> State | None:
+    """Her session after a consultant closed the case: back to the menu's normal answers."""
+    if state is None:
+        return None
+    return replace(state, status=Status.ACTIVE, case="")
