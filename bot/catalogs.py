@@ -61,7 +61,9 @@ def update(root: Path, langs: Sequence[str] = LANGS,
             catalog.update(template, update_header_comment=False)
             if lang == "en":
                 for message in catalog:
-                    if message.id and (not message.string or message.fuzzy):
+                    strings = message.string if isinstance(message.string, tuple) else (
+                        message.string,)
+                    if message.id and (not all(strings) or message.fuzzy):
                         message.string = message.id
                         message.flags.discard("fuzzy")
             path.parent.mkdir(parents=True, exist_ok=True)
