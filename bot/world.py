@@ -47,6 +47,11 @@ class World:
 
         return render_card(found, lang, tr, now)
 
+    def render_hotline(self, hotline: Any, lang: str, tr: Translator) -> str:
+        from bot.directory import render_hotline
+
+        return render_hotline(hotline, lang, tr)
+
     @property
     def steps(self) -> Any:
         return self.flows.steps

@@ -207,3 +207,44 @@ def test_country_variant_is_chosen_with_fallback(world) -> None:
     other = step(world, State(lang="en", country="XX"), Button("crisis.emergency"), NOW)
     assert say_texts(ru)[0] != say_texts(ua)[0] != say_texts(other)[0]
     assert "112" in say_texts(other)[0]
+
+
+def _find(world, lang: str, needs: str, then):  # type: ignore[no-untyped-def]
+    chat = Conversation(world, State(lang=lang, country="UA"))
+    chat.tap(f"find:{needs}")
+    return chat, chat.send(then)
+
+
+@pytest.mark.parametrize("spelling", ["Киев", "kyiv", "Київ", "Kiev"])
+def test_find_by_city_in_any_spelling_lists_cards(world, spelling: str) -> None:
+    from bot.engine.replies import ServiceList
+
+    chat, result = _find(world, "uk", "", Text(spelling))
+    lists = [r for r in result.replies if isinstance(r, ServiceList)]
+    assert lists and lists[0].items, "Kyiv has services in the shipped directory"
+    assert "Київ" in lists[0].header
+    assert chat.state.find_city == "kyiv"
+
+
+def test_find_by_location_is_nearest_first_and_keeps_no_coordinates(world) -> None:
+    from bot.engine.replies import ServiceList
+
+    chat, result = _find(world, "en", "", Location(50.45, 30.52))
+    lists = [r for r in result.replies if isinstance(r, ServiceList)]
+    assert lists and lists[0].items
+    assert "50.45" not in str(chat.state.to_dict())
+
+
+def test_a_city_with_no_match_offers_the_nearest_and_says_so(world) -> None:
+    from bot.engine.replies import ServiceList
+
+    chat, result = _find(world, "en", "ost", Text("Lutsk"))
+    replies = [r for r in result.replies if isinstance(r, ServiceList | Say)]
+    text = " ".join(getattr(r, "header", "") or getattr(r, "text", "") for r in replies)
+    assert "Lutsk" in text or "hotlines" in text.lower() or "no services" in text.lower()
+
+
+def test_unknown_city_is_said_kindly(world) -> None:
+    chat, result = _find(with_index(world, {}), "ru", "", Text("Атлантида"))
+    assert chat.state.waiting is Waiting.CITY
+    assert "do:location" in payloads(result)

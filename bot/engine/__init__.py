@@ -38,6 +38,7 @@ from bot.engine.replies import (
 from bot.engine.state import LANGS, State, Status, Waiting
 from bot.limits import MAX_BUTTONS_PER_ROW, MAX_SUGGESTIONS, SERVICES_PER_PAGE
 from bot.needs import NEEDS
+from bot.places import haversine_km
 from bot.translator import Translator
 
 __all__ = ["Step", "Record", "World", "step", "start"]
@@ -60,6 +61,8 @@ class World(Protocol):
     def tr(self, lang: str) -> Translator: ...
 
     def render_card(self, found: Any, lang: str, tr: Translator, now: datetime) -> Any: ...
+
+    def render_hotline(self, hotline: Any, lang: str, tr: Translator) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,10 +203,15 @@ class _Turn:
             self.no_directory()
             return
         found = directory.search(self.state.find_needs, near=(lat, lon))
-        nearest_city = directory.nearest_city(lat, lon)
+        # Her coordinates are never kept: paging goes on from the nearest city's centre.
+        cities = directory.gazetteer.cities.values()
+        nearest = min(cities, key=lambda c: haversine_km(lat, lon, c.lat, c.lon), default=None)
         self.state = replace(self.state, waiting=Waiting.NOTHING, status=Status.ACTIVE,
-                             find_city=nearest_city.id if nearest_city else "", find_page=0)
+                             find_city=nearest.id if nearest else "", find_page=0)
         self.log.append(Record("find", topics=("find_service",)))
+        if not found and nearest is not None:
+            self.show_services(0)  # nothing within reach: the nearest in her country
+            return
         self.render_services(found, 0, header=self._("Nearest to you:"))
 
     def on_text(self, text: str) -> None:
@@ -316,10 +324,10 @@ class _Turn:
             self.no_directory()
             return
         found = directory.search(self.state.find_needs, city=self.state.find_city)
-        city = directory.cities.get(self.state.find_city) if hasattr(directory, "cities") else None
-        name = city.names.get(self.state.lang or "en", city.id) if city else ""
+        city = directory.city(self.state.find_city)
+        name = city.name(self.state.lang or "en") if city else ""
         header = self._("Services in {city}:").format(city=name) if name else ""
-        if found and city and all(f.service.city != city.id for f in found):
+        if found and found[0].elsewhere:
             header = self._("There are no services in {city} in my list yet. The nearest:").format(
                 city=name)
         self.render_services(found, page, header=header)
@@ -327,8 +335,12 @@ class _Turn:
     def render_services(self, found: Sequence[Any], page: int, header: str) -> None:
         self.state = replace(self.state, find_page=page)
         if not found:
-            self.say(self._("I found no services for this search. You can remove a filter, try "
-                            "another city, or talk to a person."), [
+            text = self._("I found no services for this search. You can remove a filter, try "
+                          "another city, or talk to a person.")
+            lines = self.hotlines()
+            if lines:
+                text += "\n\n" + self._("National hotlines:") + "\n" + "\n".join(lines)
+            self.say(text, [
                 Choice(self._("🔎 Search again"), "find:"),
                 Choice(self._("💬 Talk to a person"), "do:human")])
             return
@@ -345,6 +357,16 @@ class _Turn:
         rows.append((Choice(self._("🔎 Search again"), "find:" + "+".join(self.state.find_needs)),))
         rows.append(self.standard_row())
         self.replies.append(ServiceList(f"{header}\n{count}".strip(), cards, tuple(rows)))
+
+    def hotlines(self) -> list[str]:
+        """National hotlines of her country (or the searched city's), for when nothing is near."""
+        directory = self.world.directory
+        city = directory.city(self.state.find_city) if self.state.find_city else None
+        country = city.country if city else self.state.country
+        if not country or country == "XX":
+            return []
+        return [self.world.render_hotline(h, self.state.lang or "en", self.tr)
+                for h in directory.hotlines(country, self.state.find_needs)]
 
     def no_directory(self) -> None:
         self.say(self._("The list of services is not available right now. Please try again "
@@ -413,8 +435,8 @@ class _Turn:
         self.state = State(lang=lang)
         self.replies.append(Say(self.world.tr(lang or "en").gettext(
             "Done: I have deleted everything I kept about you (language, country, where you "
-            "were in the menu). Your messages in this chat stay on your phone: use ✖ Quick exit "
-            "to delete them too."), (self.standard_row(),)))
+            "were in the menu). The messages in this chat stay on your phone until you delete "
+            "the chat in Telegram; ✖ Quick exit deletes the chat and forgets you in one tap."), (self.standard_row(),)))
 
     def open_case(self) -> None:
         self.log.append(Record("human", topics=("human",)))
