@@ -194,7 +194,7 @@ class _Turn:
             self.do(arg)
         else:
             # A stale button from an old message, or forged data: say so kindly.
-            self.say(self._("That button is out of date. Here is the menu."))
+            self.replies.append(Say(self._("That button is out of date. Here is the menu.")))
             self.show(MENU)
 
     def on_location(self, lat: float, lon: float) -> None:
