@@ -213,7 +213,8 @@ class _FileReader:
         sources = self.sources(data.get("sources"), f"flow {name!r}") if "sources" in data else {}
         steps_node = data.get("steps")
         if not isinstance(steps_node, Node) or not steps_node:
-            self.error(data.line_of("steps"), "'steps' must list at least one step", f"flow {name!r}")
+            self.error(data.line_of("steps"), "'steps' must list at least one step",
+                       f"flow {name!r}")
             return FlowDef(name, title, self.name, data.line), [], sources
         steps = []
         for step_name, body in steps_node.items():
@@ -423,7 +424,7 @@ def _topics(path: Path, name: str) -> tuple[dict[str, int], list[DataError]]:
 
 
 def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], list[Issue]]:
-    """Read and check every file in ``flows_dir``; return the flows only when there are no errors."""
+    """Read and check every file in ``flows_dir``; the flows only when there are no errors."""
     errors: list[DataError] = []
     issues: list[Issue] = []
     topics_name = _rel(flows_dir / "topics.yaml", flows_dir)
@@ -509,7 +510,9 @@ def _cross_check(
                 continue
             if button.go not in steps:
                 same_flow = [s for s in steps if s.startswith(step.flow + ".")]
-                short = button.go.split(".", 1)[1] if button.go.startswith(step.flow + ".") else button.go
+                short = button.go
+                if button.go.startswith(step.flow + "."):
+                    short = button.go.split(".", 1)[1]
                 names = [s.split(".", 1)[1] for s in same_flow] + list(steps)
                 errors.append(DataError(step.path, button.line,
                     f"goes to unknown step {short!r}{_hint(short, names)}", bwhere))

@@ -70,7 +70,9 @@ class Catalogs:
         return self.translators.get(lang) or self.translators["en"]
 
 
-def load(locales_dir: Path, shown_root: Path | None = None) -> tuple[Catalogs | None, list[DataError]]:
+def load(
+    locales_dir: Path, shown_root: Path | None = None
+) -> tuple[Catalogs | None, list[DataError]]:
     """Read every PO file; return compiled translators, or None and the errors."""
     root = shown_root or locales_dir.parent
     errors: list[DataError] = []
@@ -137,7 +139,9 @@ def wanted_from_code(code_dir: Path, root: Path) -> Iterator[Wanted]:
         yield Wanted(CODE_DOMAIN, context, msgid, plural, _shown(code_dir / filename, root), line)
 
 
-def check(catalogs: Catalogs, wanted: Iterable[Wanted], locales_dir: Path, root: Path) -> list[DataError]:
+def check(
+    catalogs: Catalogs, wanted: Iterable[Wanted], locales_dir: Path, root: Path
+) -> list[DataError]:
     """Every wanted string translated in every language, not fuzzy, same placeholders."""
     errors: list[DataError] = []
     seen: set[tuple[str, str | None, str]] = set()

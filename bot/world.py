@@ -36,6 +36,7 @@ class World:
     catalogs: Catalogs
     directory: Any = None  # bot.directory.Directory
     index: Any = None  # bot.matching.Index
+    handover: bool = True  # the Telegram adapter sets False when no staff chat is configured
     loaded_at: datetime | None = None
     issues: tuple[Issue, ...] = field(default=())
 

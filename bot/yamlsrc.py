@@ -80,7 +80,8 @@ def read(path: Path, shown_as: str | None = None) -> tuple[Any, list[DataError]]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "it cannot be read"
+        not_text = isinstance(exc, UnicodeDecodeError)
+        reason = "it is not UTF-8 text" if not_text else "it cannot be read"
         return None, [DataError(name, 1, f"the file cannot be opened: {reason}")]
     return parse(text, name)
 

@@ -36,7 +36,7 @@ def _shown(world, lang: str):  # type: ignore[no-untyped-def]
         yield step.id, tr.pgettext(step.id, variant.text)
         for button in step.buttons:
             yield step.id, tr.pgettext(BUTTON_CONTEXT, button.label)
-    for (context, msgid), entry in world.catalogs.entries[lang].items():
+    for entry in world.catalogs.entries[lang].values():
         for string in entry.strings:
             yield f"{entry.path}:{entry.line}", string
 

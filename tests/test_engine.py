@@ -248,3 +248,11 @@ def test_unknown_city_is_said_kindly(world) -> None:
     chat, result = _find(with_index(world, {}), "ru", "", Text("Атлантида"))
     assert chat.state.waiting is Waiting.CITY
     assert "do:location" in payloads(result)
+
+
+def test_without_consultants_the_bot_says_so_instead_of_opening_a_case(world) -> None:
+    result = step(replace(world, handover=False), State(lang="uk", country="UA"),
+                  Button("do:human"), NOW)
+    assert result.state.status is Status.ACTIVE
+    assert not any(isinstance(r, HandOver) for r in result.replies)
+    assert "crisis.start" in payloads(result)

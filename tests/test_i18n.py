@@ -98,7 +98,8 @@ def test_a_fuzzy_translation_fails(tmp_path: Path) -> None:
 def test_a_changed_placeholder_fails(tmp_path: Path) -> None:
     locales = _copy_locales(tmp_path)
     po = locales / "uk" / "LC_MESSAGES" / "bot.po"
-    line = _edit(po, "Looking for: {needs}.", None, lambda m: setattr(m, "string", "Шукаю: {need}."))
+    line = _edit(po, "Looking for: {needs}.", None,
+                 lambda m: setattr(m, "string", "Шукаю: {need}."))
     assert _check(locales) == [
         f"locales/uk/LC_MESSAGES/bot.po:{line}: the Ukrainian translation of 'Looking for: "
         "{needs}.' must keep the placeholders ['{needs}'], but has ['{need}']"]

@@ -57,6 +57,7 @@ class World(Protocol):
     flows: Any  # bot.flows.Flows
     directory: Any  # bot.directory.Directory, or None while it is not loaded
     index: Any  # bot.matching.Index, or None
+    handover: bool  # whether peer consultants are connected (the deployment decides)
 
     def tr(self, lang: str) -> Translator: ...
 
@@ -436,10 +437,17 @@ class _Turn:
         self.replies.append(Say(self.world.tr(lang or "en").gettext(
             "Done: I have deleted everything I kept about you (language, country, where you "
             "were in the menu). The messages in this chat stay on your phone until you delete "
-            "the chat in Telegram; ✖ Quick exit deletes the chat and forgets you in one tap."), (self.standard_row(),)))
+            "the chat in Telegram; ✖ Quick exit deletes the chat and forgets you in one tap."),
+            (self.standard_row(),)))
 
     def open_case(self) -> None:
         self.log.append(Record("human", topics=("human",)))
+        if not getattr(self.world, "handover", True):
+            # No consultants are connected to this bot: never pretend someone will read her.
+            self.say(self._("Talking to a person is not set up in this bot yet. If you are in "
+                            "danger now, tap 🆘 Urgent help."),
+                     [Choice(self.tr.pgettext("button", "🆘 Urgent help"), CRISIS)])
+            return
         self.state = replace(self.state, status=Status.HANDOVER, waiting=Waiting.NOTHING)
         self.replies.append(HandOver("open", self.state.case))
         self.replies.append(Say(self._("Write your question here. A consultant will see your "

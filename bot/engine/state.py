@@ -50,7 +50,8 @@ class State:
     status: Status = Status.ACTIVE
     waiting: Waiting = Waiting.NOTHING
     find_needs: tuple[str, ...] = ()  # the directory filters she chose
-    find_city: str = ""  # a city id from the directory (the nearest one for a location), never her text
+    # a city id from the directory (the nearest one for a location), never her text
+    find_city: str = ""
     find_page: int = 0
     case: str = ""  # hand-over case number while a case is open
     extra: dict[str, Any] = field(default_factory=dict)  # reserved for adapters; must stay JSON
