@@ -28,6 +28,8 @@ from bot.store import (
     PurgeCounts,
     SessionKey,
     Store,
+    Tally,
+    Versioned,
     decode_state,
     default_location,
     encode_state,
@@ -376,6 +378,79 @@ async def test_counters_aggregate_by_day_topic_language_country(store: Store) ->
         CounterRow(next_day, "pregnancy", "ru", "", questions=1, unanswered=0),
     ]
     assert await store.stats(next_day) == [CounterRow(next_day, "pregnancy", "ru", "", 1, 0)]
+
+
+# -- a turn's bookkeeping in one transaction -----------------------------------------------
+
+
+async def test_record_turn_writes_ids_session_and_counters_together(
+    store: Store, ring: Keyring
+) -> None:
+    her, other = ring.session_key(HER_ID), ring.session_key(HER_ID + 1)
+    await store.save_session(her, counted(1), NOW)
+    await store.record_turn(
+        her,
+        NOW,
+        message_ids=[7, 5],
+        tallies=[Tally("ost", "uk", "UA", True), Tally(None, "uk", "UA", False)] * 2,
+        update=bump,
+    )
+    await store.record_turn(other, NOW, tallies=[Tally("ost", "uk", "UA", False)])
+    await store.record_turn(other, NOW)  # nothing to do is not an error
+    assert await store.message_ids(her, NOW) == [5, 7]
+    assert await store.message_ids(other, NOW) == []
+    assert await store.load_versioned(her) == Versioned(counted(2), 2)
+    assert await store.load_session(other) is None  # counters alone write nothing of hers
+    assert await store.stats(NOW.date()) == [
+        CounterRow(NOW.date(), "", "uk", "UA", questions=2, unanswered=2),
+        CounterRow(NOW.date(), "ost", "uk", "UA", questions=3, unanswered=1),
+    ]
+    # Her session was deleted meanwhile: an update of "no session" to None deletes nothing.
+    await store.record_turn(other, NOW, message_ids=[1], update=lambda s: None)
+    assert await store.message_ids(other, NOW) == [1]
+
+
+async def test_record_turn_is_all_or_nothing(store: Store, ring: Keyring) -> None:
+    key = ring.session_key(HER_ID)
+    await store.save_session(key, counted(1), NOW)
+
+    def boom(state: State | None) -> State:
+        raise RuntimeError("engine bug")
+
+    with pytest.raises(RuntimeError, match="engine bug"):  # unchanged, not wrapped
+        await store.record_turn(
+            key, NOW, message_ids=[9], tallies=[Tally("ost", "uk", "UA", True)], update=boom
+        )
+    with pytest.raises(TypeError, match="ints"):
+        bad: list[int] = [9, "10"]  # type: ignore[list-item]
+        await store.record_turn(key, NOW, message_ids=bad, tallies=[Tally("ost", "uk", "UA", True)])
+    # The database refuses the last statement (a counter without a language): the session
+    # update and the message ids written before it in the same transaction are undone.
+    with pytest.raises(StoreError, match="record a turn"):
+        nameless = Tally("ost", None, "UA", True)  # type: ignore[arg-type]
+        await store.record_turn(key, NOW, message_ids=[9], tallies=[nameless], update=bump)
+    assert await store.message_ids(key, NOW) == []
+    assert await store.stats(NOW.date()) == []
+    assert await store.load_versioned(key) == Versioned(counted(1), 1)
+    await store.record_turn(key, NOW, message_ids=[9], update=bump)  # the store still works
+    assert await store.load_session(key) == counted(2)
+
+
+async def test_turns_of_many_women_at_once_lose_no_count(store: Store, ring: Keyring) -> None:
+    keys = [ring.session_key(i) for i in range(200)]
+    await asyncio.gather(*(store.save_session(k, counted(0), NOW) for k in keys))
+    await asyncio.gather(
+        *(
+            store.record_turn(
+                k, NOW, message_ids=[i], tallies=[Tally("ost", "ru", "", i % 2 == 0)], update=bump
+            )
+            for i, k in enumerate(keys)
+        )
+    )
+    assert await store.stats(NOW.date()) == [CounterRow(NOW.date(), "ost", "ru", "", 200, 100)]
+    states = await asyncio.gather(*(store.load_session(k) for k in keys))
+    assert states == [counted(1)] * 200
+    assert await store.message_ids(keys[3], NOW) == [3]
 
 
 # -- hand-over cases ------------------------------------------------------------------

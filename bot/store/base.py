@@ -25,7 +25,7 @@ import abc
 import contextlib
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -76,6 +76,16 @@ class CounterRow:
     country: str  # "" when she has not chosen one
     questions: int
     unanswered: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One question for the day's counters: its topic, her language and country, answered or not."""
+
+    topic: str | None  # None when the question matched no topic
+    lang: str
+    country: str
+    answered: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +194,24 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def forget(self, key: SessionKey) -> None:
         """Delete everything kept about her: session, message ids, open case and its relays."""
+
+    @abc.abstractmethod
+    async def record_turn(
+        self,
+        key: SessionKey,
+        now: datetime,
+        *,
+        message_ids: Sequence[int] = (),
+        tallies: Sequence[Tally] = (),
+        update: Update | None = None,
+    ) -> None:
+        """A turn's bookkeeping in one transaction: all of it is written or none of it.
+
+        Notes ``message_ids`` as ``remember_messages`` does, applies ``update`` to her
+        session as ``update_session`` does (an exception from it propagates unchanged
+        and nothing at all is written), and adds each tally to ``now``'s day as
+        ``count`` does. One write instead of three or four per turn.
+        """
 
     # -- quick exit -----------------------------------------------------------------
     @abc.abstractmethod

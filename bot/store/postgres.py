@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
 import asyncpg
@@ -30,6 +30,7 @@ from .base import (
     CounterRow,
     PurgeCounts,
     Store,
+    Tally,
     Update,
     Versioned,
     decode_state,
@@ -242,33 +243,49 @@ class PostgresStore(Store):
         for _ in range(MAX_UPDATE_TRIES):
             try:
                 async with self._transaction("update a session") as conn:
-                    with _faults("update a session"):
-                        row = await conn.fetchrow(
-                            "SELECT state::text FROM sessions WHERE key = $1 FOR UPDATE", key.hex
-                        )
-                    old = decode_state(row[0]) if row else None
-                    new = fn(old)
-                    with _faults("update a session"):
-                        if new is None:
-                            await conn.execute("DELETE FROM sessions WHERE key = $1", key.hex)
-                            return None
-                        if row is not None:
-                            await conn.execute(
-                                "UPDATE sessions SET state = $2::jsonb, touched = $3, "
-                                "version = version + 1 WHERE key = $1",
-                                key.hex,
-                                encode_state(new),
-                                when,
-                            )
-                            return new
-                        won = await conn.fetchval(_INSERT_NEW, key.hex, encode_state(new), when)
-                    if won is not None:
-                        return new
+                    done, new = await _apply(conn, key, fn, when, "update a session")
+                if done:
+                    return new
                 # Another instance inserted her first session meanwhile: now lock that row.
             except StoreError as exc:
                 if not isinstance(exc.__cause__, asyncpg.TransactionRollbackError):
                     raise
                 log.info("session update retried after a deadlock or serialization failure")
+        raise ConflictError("her session kept changing under concurrent updates: try again")
+
+    async def record_turn(
+        self,
+        key: SessionKey,
+        now: datetime,
+        *,
+        message_ids: Sequence[int] = (),
+        tallies: Sequence[Tally] = (),
+        update: Update | None = None,
+    ) -> None:
+        when = seconds(now)
+        messages = [(key.hex, _message_id(m), when) for m in message_ids]
+        # Sorted, so two turns lock the same counter rows in the same order (no deadlock).
+        counts = sorted(_counter_rows(now.date(), tallies))
+        if not messages and not counts and update is None:
+            return
+        for _ in range(MAX_UPDATE_TRIES):
+            try:
+                async with self._transaction("record a turn") as conn:
+                    if update is not None:
+                        done, _new = await _apply(conn, key, update, when, "record a turn")
+                        if not done:
+                            continue  # nothing written yet: lock her new row and start over
+                    with _faults("record a turn"):
+                        if messages:
+                            await conn.executemany(_REMEMBER, messages)
+                        # Last, so counter rows shared by all women stay locked only briefly.
+                        if counts:
+                            await conn.executemany(_COUNT, counts)
+                return
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, asyncpg.TransactionRollbackError):
+                    raise
+                log.info("turn record retried after a deadlock or serialization failure")
         raise ConflictError("her session kept changing under concurrent updates: try again")
 
     async def forget(self, key: SessionKey) -> None:
@@ -285,11 +302,7 @@ class PostgresStore(Store):
         if not rows:
             return
         with _faults("remember message ids"):
-            await self._live().executemany(
-                "INSERT INTO messages (key, message_id, at) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING",
-                rows,
-            )
+            await self._live().executemany(_REMEMBER, rows)
 
     async def message_ids(self, key: SessionKey, now: datetime) -> list[int]:
         with _faults("read message ids"):
@@ -323,15 +336,7 @@ class PostgresStore(Store):
     ) -> None:
         with _faults("count a question"):
             await self._live().execute(
-                "INSERT INTO counters VALUES ($1, $2, $3, $4, 1, $5) "
-                "ON CONFLICT (day, topic, lang, country) DO UPDATE SET "
-                "questions = counters.questions + 1, "
-                "unanswered = counters.unanswered + excluded.unanswered",
-                day,
-                topic or "",
-                lang,
-                country,
-                0 if answered else 1,
+                _COUNT, *_counter_rows(day, [Tally(topic, lang, country, answered)])[0]
             )
 
     async def stats(self, since: date) -> list[CounterRow]:
@@ -430,6 +435,13 @@ _UPDATE_IF = (
     "WHERE key = $1 AND version = $4 RETURNING version"
 )
 # The same table order as _PURGE, so forget and purge never wait on each other in a cycle.
+_REMEMBER = "INSERT INTO messages (key, message_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+_COUNT = (
+    "INSERT INTO counters VALUES ($1, $2, $3, $4, 1, $5) "
+    "ON CONFLICT (day, topic, lang, country) DO UPDATE SET "
+    "questions = counters.questions + 1, "
+    "unanswered = counters.unanswered + excluded.unanswered"
+)
 _FORGET = (
     "DELETE FROM sessions WHERE key = $1",
     "DELETE FROM messages WHERE key = $1",
@@ -446,6 +458,41 @@ def _rowcount(status: str) -> int:
     """Rows touched, from a command tag such as ``DELETE 3`` or ``INSERT 0 1``."""
     tail = status.rsplit(" ", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+def _counter_rows(day: date, tallies: Sequence[Tally]) -> list[tuple[date, str, str, str, int]]:
+    return [(day, t.topic or "", t.lang, t.country, 0 if t.answered else 1) for t in tallies]
+
+
+async def _apply(
+    conn: asyncpg.Connection, key: SessionKey, fn: Update, when: int, action: str
+) -> tuple[bool, State | None]:
+    """Read her row locked, apply ``fn`` and write, inside a transaction already begun.
+
+    Returns (False, None) when another instance inserted her first session meanwhile:
+    nothing was written and the caller starts over, now finding that row to lock.
+    """
+    with _faults(action):
+        row = await conn.fetchrow(
+            "SELECT state::text FROM sessions WHERE key = $1 FOR UPDATE", key.hex
+        )
+    old = decode_state(row[0]) if row else None
+    new = fn(old)
+    with _faults(action):
+        if new is None:
+            await conn.execute("DELETE FROM sessions WHERE key = $1", key.hex)
+            return True, None
+        if row is not None:
+            await conn.execute(
+                "UPDATE sessions SET state = $2::jsonb, touched = $3, "
+                "version = version + 1 WHERE key = $1",
+                key.hex,
+                encode_state(new),
+                when,
+            )
+            return True, new
+        won = await conn.fetchval(_INSERT_NEW, key.hex, encode_state(new), when)
+    return (True, new) if won is not None else (False, None)
 
 
 def _message_id(value: int) -> int:

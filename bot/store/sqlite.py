@@ -2,7 +2,10 @@
 
 Writes are serialised by an ``asyncio.Lock`` on one writer connection and run
 as ``BEGIN IMMEDIATE`` transactions, so a write never waits to upgrade a read
-lock (the usual source of "database is locked"). Reads go to a second,
+lock (the usual source of "database is locked"). Each transaction, from BEGIN
+to COMMIT or ROLLBACK, is one plain function run by aiosqlite's worker thread:
+one thread hop per write instead of one per statement, so the lock is held
+for the time SQLite needs, not for several turns of a busy event loop. Reads go to a second,
 read-only connection that sees only committed rows. ``secure_delete`` and a
 WAL checkpoint after each deletion make forgotten rows unreadable in the file.
 """
@@ -14,9 +17,10 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -33,6 +37,7 @@ from .base import (
     CounterRow,
     PurgeCounts,
     Store,
+    Tally,
     Update,
     Versioned,
     decode_state,
@@ -50,6 +55,8 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 BUSY_TIMEOUT_MS = 10_000  # another process (a second CLI) may hold the file briefly
 _FAULTS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, ValueError)
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]
 
 # Ordered migrations: entry i brings the schema from version i to i + 1. Never edit a
 # shipped entry; append a new one. PostgreSQL has the same list in postgres.py.
@@ -229,20 +236,18 @@ class SqliteStore(Store):
             with faults(action, _FAULTS):
                 yield self._reader
 
-    @contextlib.asynccontextmanager
-    async def _writing(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; statements inside must run under ``faults`` themselves."""
+    async def _write(self, action: str, work: Work[T]) -> T:
+        """Run ``work`` as one write transaction in the writer's thread, in one hop.
+
+        A cancelled caller does not cut the transaction short: the thread finishes
+        it (COMMIT or ROLLBACK) before it takes the next queued write.
+        """
         db = self._live()
         async with self._lock:
             with faults(action, _FAULTS):
-                await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                with faults(action, _FAULTS):
-                    await db.execute("COMMIT")
-            except BaseException:
-                await _rollback(db)
-                raise
+                # aiosqlite has no public "run this in your thread"; _execute is how its own
+                # methods do it (checked against aiosqlite 0.22).
+                return await db._execute(_transact, db, work)  # noqa: SLF001
 
     async def _scrub(self) -> None:
         """Fold the WAL into the file and truncate it, so deleted rows leave no old copy."""
@@ -251,7 +256,9 @@ class SqliteStore(Store):
             return
         async with self._lock:
             with faults("clean up after a deletion", _FAULTS):
-                await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # Fetched, not just executed: a pending result row would keep the
+                # statement open and make the next COMMIT fail.
+                await db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- sessions -------------------------------------------------------------------
     async def load_versioned(self, key: SessionKey) -> Versioned | None:
@@ -269,42 +276,54 @@ class SqliteStore(Store):
         self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
     ) -> int:
         params = (key.hex, encode_state(state), seconds(now))
-        async with self._writing("save a session") as db:
-            with faults("save a session", _FAULTS):
-                if expect is None:
-                    rows = await db.execute_fetchall(_UPSERT, params)
-                elif expect == 0:
-                    rows = await db.execute_fetchall(_INSERT_NEW, params)
-                else:
-                    rows = await db.execute_fetchall(_UPDATE_IF, (*params[1:], key.hex, expect))
-                found = list(rows)
-            if not found:
-                raise ConflictError("her session was changed by another update: load it again")
+        if expect is None:
+            sql, args = _UPSERT, params
+        elif expect == 0:
+            sql, args = _INSERT_NEW, params
+        else:
+            sql, args = _UPDATE_IF, (*params[1:], key.hex, expect)
+        found = await self._write("save a session", lambda conn: conn.execute(sql, args).fetchall())
+        if not found:
+            raise ConflictError("her session was changed by another update: load it again")
         return int(found[0][0])
 
     async def update_session(self, key: SessionKey, fn: Update, now: datetime) -> State | None:
         when = seconds(now)
-        async with self._writing("update a session") as db:
-            with faults("update a session", _FAULTS):
-                rows = list(
-                    await db.execute_fetchall(
-                        "SELECT state FROM sessions WHERE key = ?", (key.hex,)
-                    )
-                )
-            old = decode_state(rows[0][0]) if rows else None
-            new = fn(old)
-            with faults("update a session", _FAULTS):
-                if new is None:
-                    await db.execute("DELETE FROM sessions WHERE key = ?", (key.hex,))
-                else:
-                    await db.execute(_UPSERT_PLAIN, (key.hex, encode_state(new), when))
-        return new
+        return await _unwrapped(
+            self._write("update a session", lambda conn: _apply(conn, key, fn, when))
+        )
+
+    async def record_turn(
+        self,
+        key: SessionKey,
+        now: datetime,
+        *,
+        message_ids: Sequence[int] = (),
+        tallies: Sequence[Tally] = (),
+        update: Update | None = None,
+    ) -> None:
+        when = seconds(now)
+        messages = [(key.hex, _message_id(m), when) for m in message_ids]
+        counts = _counter_rows(now.date(), tallies)
+        if not messages and not counts and update is None:
+            return
+
+        def work(conn: sqlite3.Connection) -> None:
+            if update is not None:
+                _apply(conn, key, update, when)
+            if messages:
+                conn.executemany(_REMEMBER, messages)
+            if counts:
+                conn.executemany(_COUNT, counts)
+
+        await _unwrapped(self._write("record a turn", work))
 
     async def forget(self, key: SessionKey) -> None:
-        async with self._writing("forget a session") as db:
-            with faults("forget a session", _FAULTS):
-                for statement in _FORGET:
-                    await db.execute(statement, (key.hex,))
+        def work(conn: sqlite3.Connection) -> None:
+            for statement in _FORGET:
+                conn.execute(statement, (key.hex,))
+
+        await self._write("forget a session", work)
         await self._scrub()
 
     # -- quick exit -----------------------------------------------------------------
@@ -314,13 +333,7 @@ class SqliteStore(Store):
         rows = [(key.hex, _message_id(m), seconds(now)) for m in message_ids]
         if not rows:
             return
-        async with self._writing("remember message ids") as db:
-            with faults("remember message ids", _FAULTS):
-                await db.executemany(
-                    "INSERT INTO messages (key, message_id, at) VALUES (?, ?, ?) "
-                    "ON CONFLICT DO NOTHING",
-                    rows,
-                )
+        await self._write("remember message ids", lambda conn: conn.executemany(_REMEMBER, rows))
 
     async def message_ids(self, key: SessionKey, now: datetime) -> list[int]:
         cutoff = seconds(now - MESSAGE_TTL)
@@ -332,24 +345,25 @@ class SqliteStore(Store):
         return [int(r[0]) for r in rows]
 
     async def forget_messages(self, key: SessionKey) -> None:
-        async with self._writing("forget message ids") as db:
-            with faults("forget message ids", _FAULTS):
-                await db.execute("DELETE FROM messages WHERE key = ?", (key.hex,))
+        await self._write(
+            "forget message ids",
+            lambda conn: conn.execute("DELETE FROM messages WHERE key = ?", (key.hex,)),
+        )
 
     # -- expiry ---------------------------------------------------------------------
     async def purge_expired(
         self, now: datetime, session_ttl: timedelta = SESSION_TTL
     ) -> PurgeCounts:
         cutoffs = (seconds(now - session_ttl), seconds(now - MESSAGE_TTL), seconds(now - CASE_TTL))
-        async with self._writing("purge expired rows") as db:
-            with faults("purge expired rows", _FAULTS):
-                counts = []
-                for statement, cutoff in zip(_PURGE, cutoffs, strict=True):
-                    cursor = await db.execute(statement, (cutoff,))
-                    counts.append(max(cursor.rowcount, 0))
-                await db.execute(
-                    "DELETE FROM relays WHERE number NOT IN (SELECT number FROM cases)"
-                )
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            counts = []
+            for statement, cutoff in zip(_PURGE, cutoffs, strict=True):
+                counts.append(max(conn.execute(statement, (cutoff,)).rowcount, 0))
+            conn.execute("DELETE FROM relays WHERE number NOT IN (SELECT number FROM cases)")
+            return counts
+
+        counts = await self._write("purge expired rows", work)
         result = PurgeCounts(*counts)
         if any(counts):
             await self._scrub()
@@ -359,14 +373,8 @@ class SqliteStore(Store):
     async def count(
         self, day: date, topic: str | None, lang: str, country: str, answered: bool
     ) -> None:
-        async with self._writing("count a question") as db:
-            with faults("count a question", _FAULTS):
-                await db.execute(
-                    "INSERT INTO counters VALUES (?, ?, ?, ?, 1, ?) "
-                    "ON CONFLICT (day, topic, lang, country) DO UPDATE SET "
-                    "questions = questions + 1, unanswered = unanswered + excluded.unanswered",
-                    (day.isoformat(), topic or "", lang, country, 0 if answered else 1),
-                )
+        row = _counter_rows(day, [Tally(topic, lang, country, answered)])[0]
+        await self._write("count a question", lambda conn: conn.execute(_COUNT, row))
 
     async def stats(self, since: date) -> list[CounterRow]:
         async with self._reading("read the counters") as db:
@@ -382,26 +390,27 @@ class SqliteStore(Store):
 
     # -- hand-over cases ------------------------------------------------------------
     async def open_case(self, key: SessionKey, link: bytes, now: datetime) -> str:
-        async with self._writing("open a case") as db:
-            with faults("open a case", _FAULTS):
-                rows = list(
-                    await db.execute_fetchall(
-                        "UPDATE cases SET link = ? WHERE key = ? RETURNING number",
-                        (bytes(link), key.hex),
-                    )
-                )
+        sealed, opened = bytes(link), seconds(now)
+
+        def work(conn: sqlite3.Connection) -> str | None:
+            rows = conn.execute(
+                "UPDATE cases SET link = ? WHERE key = ? RETURNING number", (sealed, key.hex)
+            ).fetchall()
+            if rows:
+                return str(rows[0][0])
+            for attempt in range(MAX_UPDATE_TRIES * 4):
+                rows = conn.execute(
+                    "INSERT INTO cases (number, key, link, opened) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING RETURNING number",
+                    (fresh_number(attempt), key.hex, sealed, opened),
+                ).fetchall()
                 if rows:
                     return str(rows[0][0])
-                for attempt in range(MAX_UPDATE_TRIES * 4):
-                    rows = list(
-                        await db.execute_fetchall(
-                            "INSERT INTO cases (number, key, link, opened) VALUES (?, ?, ?, ?) "
-                            "ON CONFLICT DO NOTHING RETURNING number",
-                            (fresh_number(attempt), key.hex, bytes(link), seconds(now)),
-                        )
-                    )
-                    if rows:
-                        return str(rows[0][0])
+            return None
+
+        number = await self._write("open a case", work)
+        if number is not None:
+            return number
         raise StoreError("no free case number was found: close old cases")
 
     async def get_case(self, number: str) -> Case | None:
@@ -425,34 +434,41 @@ class SqliteStore(Store):
         return str(rows[0][0]) if rows else None
 
     async def close_case(self, number: str) -> bool:
-        async with self._writing("close a case") as db:
-            with faults("close a case", _FAULTS):
-                await db.execute("DELETE FROM relays WHERE number = ?", (number,))
-                cursor = await db.execute("DELETE FROM cases WHERE number = ?", (number,))
-                closed = cursor.rowcount > 0
+        def work(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM relays WHERE number = ?", (number,))
+            return conn.execute("DELETE FROM cases WHERE number = ?", (number,)).rowcount > 0
+
+        closed = await self._write("close a case", work)
         if closed:
             await self._scrub()
         return closed
 
     async def set_blocked(self, number: str, blocked: bool) -> bool:
-        async with self._writing("block a case") as db:
-            with faults("block a case", _FAULTS):
-                cursor = await db.execute(
+        return await self._write(
+            "block a case",
+            lambda conn: (
+                conn.execute(
                     "UPDATE cases SET blocked = ? WHERE number = ?", (int(blocked), number)
-                )
-                return cursor.rowcount > 0
+                ).rowcount
+                > 0
+            ),
+        )
 
     async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
-        async with self._writing("record a relayed message") as db:
-            with faults("record a relayed message", _FAULTS):
-                cursor = await db.execute(
+        params = (_message_id(staff_message_id), seconds(now), number)
+        return await self._write(
+            "record a relayed message",
+            lambda conn: (
+                conn.execute(
                     "INSERT INTO relays (staff_message_id, number, at) "
                     "SELECT ?, number, ? FROM cases WHERE number = ? "
                     "ON CONFLICT (staff_message_id) DO UPDATE SET number = excluded.number, "
                     "at = excluded.at",
-                    (_message_id(staff_message_id), seconds(now), number),
-                )
-                return cursor.rowcount > 0
+                    params,
+                ).rowcount
+                > 0
+            ),
+        )
 
     async def case_for_relay(self, staff_message_id: int) -> str | None:
         async with self._reading("read a relayed message") as db:
@@ -479,6 +495,12 @@ _UPDATE_IF = (
     "UPDATE sessions SET state = ?, touched = ?, version = version + 1 "
     "WHERE key = ? AND version = ? RETURNING version"
 )
+_REMEMBER = "INSERT INTO messages (key, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_COUNT = (
+    "INSERT INTO counters VALUES (?, ?, ?, ?, 1, ?) "
+    "ON CONFLICT (day, topic, lang, country) DO UPDATE SET "
+    "questions = questions + 1, unanswered = unanswered + excluded.unanswered"
+)
 _FORGET = (
     "DELETE FROM sessions WHERE key = ?",
     "DELETE FROM messages WHERE key = ?",
@@ -496,6 +518,65 @@ def _message_id(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("message ids are ints")
     return value
+
+
+def _counter_rows(day: date, tallies: Sequence[Tally]) -> list[tuple[str, str, str, str, int]]:
+    return [
+        (day.isoformat(), t.topic or "", t.lang, t.country, 0 if t.answered else 1) for t in tallies
+    ]
+
+
+class _Raised(Exception):
+    """Carries an exception of the caller's update function past ``faults`` unchanged."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+
+async def _unwrapped(pending: Awaitable[T]) -> T:
+    try:
+        return await pending
+    except _Raised as raised:
+        error = raised.error
+    raise error  # outside the except block: no chained context from the carrier
+
+
+def _apply(conn: sqlite3.Connection, key: SessionKey, fn: Update, when: int) -> State | None:
+    """``update_session``'s read, apply and write, inside a transaction already begun."""
+    rows = conn.execute("SELECT state FROM sessions WHERE key = ?", (key.hex,)).fetchall()
+    old = decode_state(rows[0][0]) if rows else None
+    try:
+        new = fn(old)
+    except Exception as exc:
+        raise _Raised(exc) from None
+    if new is None:
+        conn.execute("DELETE FROM sessions WHERE key = ?", (key.hex,))
+    else:
+        conn.execute(_UPSERT_PLAIN, (key.hex, encode_state(new), when))
+    return new
+
+
+def _transact(db: aiosqlite.Connection, work: Work[T]) -> T:
+    """In the writer's thread: BEGIN IMMEDIATE, the work, COMMIT; ROLLBACK on any exception."""
+    conn = db._conn  # noqa: SLF001 - the sqlite3 connection, used only in its own thread
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback_now(conn)
+        raise
+    return result
+
+
+def _rollback_now(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        pass  # no transaction was open (COMMIT may have closed it before failing)
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("rollback failed: %s", type(exc).__name__)
 
 
 def _prepare_file(path: Path) -> None:

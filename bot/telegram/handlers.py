@@ -3,7 +3,8 @@
 Each handler does the same thing for its update kind: parse the update into
 an ``Event`` (a malformed or forged one becomes the engine's menu or stale
 button answer, with a log line that holds no data), load her state under her
-HMAC key, run ``engine.step`` and save in one store transaction, then render.
+HMAC key, run ``engine.step`` and save in one store transaction, then render,
+then record the turn's bookkeeping (message ids, screen, counters) in a second.
 Turns of one woman run one after another (a lock per key, in memory only);
 turns of different women run side by side.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import logging
 import time
@@ -32,7 +34,7 @@ from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.replies import ForgetMe, HandOver
 from bot.engine.state import LANGS, State
-from bot.store import Keyring, SessionKey, Store
+from bot.store import Keyring, SessionKey, Store, Tally
 from bot.telegram.render import Blocked, GaveUp, Renderer, call
 from bot.world import WorldHolder
 
@@ -188,19 +190,21 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
             await store.forget(key)
             log.info("turn_blocked event=%s step=%s", event_kind(event), result.state.step_id)
             return
+        ids: list[int] = []
+        update: Callable[[State | None], State | None] | None = None
         if not out.forgotten:
             ids = ([her_message] if her_message is not None else []) + out.sent
-            await store.remember_messages(key, ids, now)
             view = {k: v for k, v in (("screen", out.screen), ("kbd", out.keyboard_open),
                                       ("cancel", out.cancel)) if v}
             if view != {k: result.state.extra[k] for k in ("screen", "kbd", "cancel")
                         if result.state.extra.get(k)}:
-                await store.update_session(key, lambda s: _with_view(s, view), now)
+                update = functools.partial(_with_view, view=view)
         state = result.state if not out.forgotten else old
-        for record in result.log:
-            if record.kind in COUNTED:
-                await store.count(now.date(), record.topics[0] if record.topics else None,
-                                  state.lang, state.country, record.kind in ANSWERED)
+        tallies = [Tally(record.topics[0] if record.topics else None, state.lang,
+                         state.country, record.kind in ANSWERED)
+                   for record in result.log if record.kind in COUNTED]
+        # Message ids, the screen shown and the counters: one transaction, one write.
+        await store.record_turn(key, now, message_ids=ids, tallies=tallies, update=update)
         log.info("turn event=%s step=%s replies=%s records=%s ms=%.1f", event_kind(event),
                  result.state.step_id, ",".join(out.kinds) or "-",
                  ",".join(r.kind for r in result.log) or "-",
