@@ -133,6 +133,7 @@ async def bench(women: int, messages: int, concurrency: int, latency: float) -> 
     async with FakeBotApi(latency=latency) as api:
         bare_wall, bare_lat = await drive(api, bare_application(api, concurrency), women,
                                           messages, texts)
+        bare_calls = sum(1 for c in api.calls if c.method != "getUpdates")
     with tempfile.TemporaryDirectory() as folder:
         async with FakeBotApi(latency=latency) as api:
             settings = Settings(token=api.token, secret=b"b" * 32, api_url=api.base_url)
@@ -142,11 +143,15 @@ async def bench(women: int, messages: int, concurrency: int, latency: float) -> 
                                     concurrent_updates=concurrency)
             logging.getLogger("podruga").setLevel(logging.WARNING)
             wall, lat = await drive(api, app, women, messages, texts)
+            podruga_calls = sum(1 for c in api.calls if c.method != "getUpdates")
     print(f"{women} women x {messages} messages, {concurrency} updates in flight, "
           f"{latency * 1000:.0f} ms added to each Bot API call")
     bare = summary("bare", bare_wall, bare_lat)
     podruga = summary("podruga", wall, lat)
     print(f"ratio    podruga / bare throughput: {podruga / bare:.2f} (aim: at least 0.80)")
+    updates = women * messages
+    print(f"Bot API calls per update (besides getUpdates): bare {bare_calls / updates:.2f}, "
+          f"podruga {podruga_calls / updates:.2f}")
     return 0
 
 
