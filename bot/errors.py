@@ -10,6 +10,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """How a staff-edited file is named in errors: relative to the project folder."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 class PodrugaError(Exception):

@@ -24,7 +24,7 @@ from typing import Any
 
 from bot import yamlsrc
 from bot.engine.state import LANGS
-from bot.errors import DataError, Issue
+from bot.errors import DataError, Issue, shown_path
 from bot.limits import (
     ANSWER_CHARS_TARGET,
     MAX_BUTTON_LABEL_CHARS,
@@ -151,13 +151,6 @@ def _hint(value: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
-
-
 class _FileReader:
     """Pass 1 for one file: turns a YAML tree into steps, collecting problems."""
 
@@ -270,9 +263,9 @@ class _FileReader:
             if isinstance(reviewed, date) and reviewed > self.today:
                 self.error(body.line_of("reviewed"), f"'reviewed' is in the future ({reviewed})",
                            where)
-        sets = body.get("set", {})
-        if sets == {}:
-            pass
+        sets = body.get("set")
+        if sets is None:
+            sets = {}
         elif not isinstance(sets, Node):
             self.error(body.line_of("set"), "'set' must be like {pregnant: true}", where)
             sets = {}
@@ -427,11 +420,12 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
     """Read and check every file in ``flows_dir``; the flows only when there are no errors."""
     errors: list[DataError] = []
     issues: list[Issue] = []
-    topics_name = _rel(flows_dir / "topics.yaml", flows_dir)
+    root = flows_dir.parent
+    topics_name = shown_path(flows_dir / "topics.yaml", root)
     topics, topic_errors = _topics(flows_dir / "topics.yaml", topics_name)
     errors += topic_errors
     sources: dict[str, Source] = {}
-    src_name = _rel(flows_dir / "sources.yaml", flows_dir)
+    src_name = shown_path(flows_dir / "sources.yaml", root)
     src_data, src_errors = yamlsrc.read(flows_dir / "sources.yaml", src_name)
     errors += src_errors
     if src_data is not None:
@@ -448,7 +442,7 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
     for path in sorted(flows_dir.glob("*.yaml"), key=lambda p: (p.name != "main.yaml", p.name)):
         if path.name in SPECIAL_FILES:
             continue
-        name = _rel(path, flows_dir)
+        name = shown_path(path, root)
         data, problems = yamlsrc.read(path, name)
         errors += problems
         if data is None:
@@ -472,7 +466,7 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
     errors += cross_errors
     issues += cross_issues
     if "main.menu" not in steps and not errors:
-        errors.append(DataError(_rel(flows_dir, flows_dir), 1,
+        errors.append(DataError(shown_path(flows_dir, root), 1,
                                 "there is no main menu: add flow 'main' with a step 'menu'"))
     if errors:
         return None, errors, issues

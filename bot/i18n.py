@@ -27,7 +27,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
 from bot.engine.state import LANGS
-from bot.errors import DataError
+from bot.errors import DataError, shown_path
 from bot.i18n_extract import flow_messages
 from bot.translator import Translator
 
@@ -82,7 +82,7 @@ def load(
         merged = Catalog(locale=lang, domain="podruga")
         entries[lang] = {}
         for path in sorted((locales_dir / lang / "LC_MESSAGES").glob("*.po")):
-            name = _shown(path, root)
+            name = shown_path(path, root)
             try:
                 with path.open("rb") as fp:
                     catalog = read_po(fp, locale=lang, domain=path.stem, abort_invalid=True)
@@ -112,19 +112,12 @@ def load(
     return Catalogs(translators, entries), []
 
 
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def wanted_from_flows(flows_dir: Path, root: Path) -> Iterator[Wanted]:
     """Every string the flows show, in the domain named after its file."""
     for path in sorted(flows_dir.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        for line, context, msgid, _comment in flow_messages(text, _shown(path, root)):
-            yield Wanted(path.stem, context, msgid, None, _shown(path, root), line)
+        for line, context, msgid, _comment in flow_messages(text, shown_path(path, root)):
+            yield Wanted(path.stem, context, msgid, None, shown_path(path, root), line)
 
 
 def wanted_from_code(code_dir: Path, root: Path) -> Iterator[Wanted]:
@@ -136,7 +129,8 @@ def wanted_from_code(code_dir: Path, root: Path) -> Iterator[Wanted]:
         msgid, plural = (message[0], message[1]) if isinstance(message, tuple) else (message, None)
         if not msgid:
             continue
-        yield Wanted(CODE_DOMAIN, context, msgid, plural, _shown(code_dir / filename, root), line)
+        path = shown_path(code_dir / filename, root)
+        yield Wanted(CODE_DOMAIN, context, msgid, plural, path, line)
 
 
 def check(
@@ -152,7 +146,7 @@ def check(
                 continue
             seen.add((lang, *key))
             entry = catalogs.entries[lang].get(key)
-            po = _shown(locales_dir / lang / "LC_MESSAGES" / f"{want.domain}.po", root)
+            po = shown_path(locales_dir / lang / "LC_MESSAGES" / f"{want.domain}.po", root)
             short = want.msgid if len(want.msgid) <= 50 else want.msgid[:47] + "..."
             if entry is None:
                 errors.append(DataError(want.path, want.line,

@@ -26,7 +26,7 @@ from bot import yamlsrc
 from bot.directory.hours import EXAMPLE as HOURS_EXAMPLE
 from bot.directory.hours import Hours, parse_hours
 from bot.directory.model import Directory, Hotline, Service, Texts
-from bot.errors import DataError, Issue
+from bot.errors import DataError, Issue, shown_path
 from bot.limits import VERIFIED_STALE_DAYS
 from bot.needs import NEEDS
 from bot.places import COUNTRIES, LANGS, City, Gazetteer, city_key
@@ -262,10 +262,7 @@ def load(directory_dir: Path, today: date | None = None
     issues: list[Issue] = []
 
     def shown(path: Path) -> str:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            return str(path)
+        return shown_path(path, root)
 
     gazetteer = _load_cities(directory_dir / CITIES_FILE, shown(directory_dir / CITIES_FILE),
                              errors)
