@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -59,30 +59,25 @@ class World:
 
 
 def _load_directory(root: Path, today: date) -> tuple[Any, list[DataError], list[Issue]]:
-    try:
-        from bot import directory
-    except ImportError:  # the directory module is optional while it is being built
-        return None, [], []
-    if not (root / "directory").is_dir() or not hasattr(directory, "load"):
-        return None, [], []
+    from bot import directory
+
+    if not (root / "directory").is_dir():
+        return None, [], []  # a project without services: the engine says the list is missing
     found, errors, issues = directory.load(root / "directory", today=today)
     return found, list(errors), list(issues)
 
 
 def build_index(flows: Flows) -> Any:
-    """The matcher index over every step's ``ask`` phrases and button labels."""
-    try:
-        from bot.matching import Entry, Index
-    except ImportError:
-        return None
-    titles: dict[str, dict[str, str]] = {}
+    """The matcher index over every step's ``ask`` phrases."""
+    from bot.matching import Entry, Index
+
     entries = []
     for step in flows.steps.values():
         if not step.ask and not step.is_answer:
             continue
         entries.append(Entry(step=step.id, topics=step.topics,
                              phrases={k: tuple(v) for k, v in step.ask.items()},
-                             crisis=step.crisis, titles=titles.get(step.id, {})))
+                             crisis=step.crisis))
     return Index.build(entries)
 
 
@@ -129,6 +124,7 @@ class WorldHolder:
             log.warning("reload refused: %d problem(s); keeping the last good content",
                         len(errors))
             return errors, issues
-        self.world = new
+        # Whether consultants are connected is the deployment's, not the data's: keep it.
+        self.world = replace(new, handover=self.world.handover)
         log.info("reloaded content: %d steps", len(new.flows.steps))
         return [], issues

@@ -442,7 +442,7 @@ class _Turn:
 
     def open_case(self) -> None:
         self.log.append(Record("human", topics=("human",)))
-        if not getattr(self.world, "handover", True):
+        if not self.world.handover:
             # No consultants are connected to this bot: never pretend someone will read her.
             self.say(self._("Talking to a person is not set up in this bot yet. If you are in "
                             "danger now, tap 🆘 Urgent help."),

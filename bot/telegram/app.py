@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,6 +156,9 @@ def build_application(
 
         runtime.relay = Relay(settings.staff_chat, CaseCipher(settings.case_key),
                               parse_hours(settings.consultant_hours))
+    else:
+        # No staff chat: the engine must say so instead of opening a case nobody reads.
+        holder.world = replace(holder.world, handover=False)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     app.add_handler(CommandHandler(STAFF_COMMANDS, handlers.on_staff,
                                    filters=filters.UpdateType.MESSAGE))

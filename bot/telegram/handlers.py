@@ -150,8 +150,6 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
         started = time.perf_counter()
         now = rt.clock()
         world = rt.holder.world
-        if rt.relay is None and world.handover:
-            world = replace(world, handover=False)  # no staff chat: the engine must say so
         seen: dict[str, Any] = {}
 
         def apply(old: State | None) -> State | None:

@@ -1,0 +1,39 @@
+"""Loading everything together, and reload that keeps the last good version."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from bot.world import WorldHolder, load_world
+from tests.conftest import ROOT, TODAY
+
+
+def _copy_project(tmp_path: Path) -> Path:
+    for folder in ("flows", "locales", "directory"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_a_broken_reload_keeps_the_last_good_world(tmp_path: Path) -> None:
+    root = _copy_project(tmp_path)
+    world, errors, _ = load_world(root, TODAY)
+    assert world is not None and errors == []
+    holder = WorldHolder(world)
+    main = root / "flows" / "main.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace("go: crisis.start", "go: crisis.strat",
+                                                             1), encoding="utf-8")
+    errors, _ = holder.reload(TODAY)
+    assert errors and str(errors[0]).startswith("flows/main.yaml:")
+    assert holder.world is world, "the running bot keeps serving what it had"
+
+
+def test_a_good_reload_keeps_the_deployments_handover_setting(tmp_path: Path) -> None:
+    root = _copy_project(tmp_path)
+    world, _, _ = load_world(root, TODAY)
+    assert world is not None
+    holder = WorldHolder(replace(world, handover=False))
+    errors, _ = holder.reload(TODAY)
+    assert errors == [] and holder.world is not world
+    assert holder.world.handover is False
