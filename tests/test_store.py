@@ -257,6 +257,51 @@ async def test_exception_inside_an_update_rolls_it_back(store: Store, ring: Keyr
     assert await store.update_session(mine, bump, NOW) == counted(2)  # the store still works
 
 
+async def test_a_failing_write_among_many_at_once_fails_alone(store: Store, ring: Keyring) -> None:
+    # SQLite commits writes that arrive together in one transaction (group commit): the
+    # failing one must roll back to its own savepoint and leave the others committed.
+    keys = [ring.session_key(i) for i in range(40)]
+
+    def boom(state: State | None) -> State:
+        raise RuntimeError("engine bug")
+
+    async def record_bad_then_fail() -> None:
+        nameless = Tally("ost", None, "UA", True)  # type: ignore[arg-type]
+        await store.record_turn(keys[0], NOW, message_ids=[9], tallies=[nameless], update=bump)
+
+    outcomes = await asyncio.gather(
+        *(store.update_session(k, bump, NOW) for k in keys[1:20]),
+        store.update_session(keys[0], boom, NOW),
+        record_bad_then_fail(),
+        *(store.update_session(k, bump, NOW) for k in keys[20:]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[19], RuntimeError)
+    assert isinstance(outcomes[20], StoreError)
+    assert [o for i, o in enumerate(outcomes) if i not in (19, 20)] == [counted(1)] * 39
+    assert await store.load_session(keys[0]) is None
+    assert await store.message_ids(keys[0], NOW) == []
+    assert [await store.load_session(k) for k in keys[1:]] == [counted(1)] * 39
+
+
+async def test_sqlite_commits_writes_that_arrive_together_in_few_transactions(
+    tmp_path: Path, ring: Keyring
+) -> None:
+    store = await open_store(str(tmp_path / "group.sqlite3"))
+    try:
+        begins: list[str] = []
+        await store._writer.set_trace_callback(  # type: ignore[attr-defined]
+            lambda sql: sql.startswith("BEGIN") and begins.append(sql)
+        )
+        keys = [ring.session_key(i) for i in range(100)]
+        await asyncio.gather(*(store.update_session(k, bump, NOW) for k in keys))
+        # The first write goes alone; the 99 that queued meanwhile share the next one.
+        assert 1 <= len(begins) <= 3
+        assert [await store.load_session(k) for k in keys] == [counted(1)] * 100
+    finally:
+        await store.close()
+
+
 async def test_concurrent_updates_of_one_woman_lose_none(store: Store, ring: Keyring) -> None:
     key = ring.session_key(HER_ID)
     await asyncio.gather(*(store.update_session(key, bump, NOW) for _ in range(100)))

@@ -4,8 +4,14 @@ Writes are serialised by an ``asyncio.Lock`` on one writer connection and run
 as ``BEGIN IMMEDIATE`` transactions, so a write never waits to upgrade a read
 lock (the usual source of "database is locked"). Each transaction, from BEGIN
 to COMMIT or ROLLBACK, is one plain function run by aiosqlite's worker thread:
-one thread hop per write instead of one per statement, so the lock is held
-for the time SQLite needs, not for several turns of a busy event loop. Reads go to a second,
+one thread hop per transaction instead of one per statement, so the lock is held
+for the time SQLite needs, not for several turns of a busy event loop.
+
+Group commit: writes that arrive while a transaction runs wait and then go
+together in the next one, each inside its own SAVEPOINT, so one failing write
+rolls back alone and the others commit. A caller's write has committed when its
+call returns, as before; under load, many women's turns share one BEGIN, one
+COMMIT and one thread hop instead of paying for them each. Reads go to a second,
 read-only connection that sees only committed rows. ``secure_delete`` and a
 WAL checkpoint after each deletion make forgotten rows unreadable in the file.
 """
@@ -20,7 +26,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -114,6 +120,8 @@ class SqliteStore(Store):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._queue: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- lifetime -------------------------------------------------------------------
     async def open(self) -> None:
@@ -237,17 +245,44 @@ class SqliteStore(Store):
                 yield self._reader
 
     async def _write(self, action: str, work: Work[T]) -> T:
-        """Run ``work`` as one write transaction in the writer's thread, in one hop.
+        """Run ``work`` in the next write transaction; return when that has committed.
 
-        A cancelled caller does not cut the transaction short: the thread finishes
-        it (COMMIT or ROLLBACK) before it takes the next queued write.
+        A cancelled caller does not cut the transaction short: a queued write still
+        runs, and the thread finishes its transaction before it takes the next one.
         """
         db = self._live()
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(db))
+        with faults(action, _FAULTS):
+            return await done
+
+    async def _flush(self, db: aiosqlite.Connection) -> None:
+        """Commit queued writes, all that are waiting in one transaction, until none wait."""
         async with self._lock:
-            with faults(action, _FAULTS):
-                # aiosqlite has no public "run this in your thread"; _execute is how its own
-                # methods do it (checked against aiosqlite 0.22).
-                return await db._execute(_transact, db, work)  # noqa: SLF001
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    # aiosqlite has no public "run this in your thread"; _execute is how its
+                    # own methods do it (checked against aiosqlite 0.22).
+                    outcomes = await db._execute(  # noqa: SLF001
+                        _transact_group, db, [work for work, _ in batch]
+                    )
+                except BaseException as exc:  # BEGIN or COMMIT failed: nothing was written
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, done), (error, value) in zip(batch, outcomes, strict=True):
+                    if done.done():
+                        continue  # its caller was cancelled; the write is committed anyway
+                    if error is not None:
+                        done.set_exception(error)
+                    else:
+                        done.set_result(value)
 
     async def _scrub(self) -> None:
         """Fold the WAL into the file and truncate it, so deleted rows leave no old copy."""
@@ -557,17 +592,35 @@ def _apply(conn: sqlite3.Connection, key: SessionKey, fn: Update, when: int) -> 
     return new
 
 
-def _transact(db: aiosqlite.Connection, work: Work[T]) -> T:
-    """In the writer's thread: BEGIN IMMEDIATE, the work, COMMIT; ROLLBACK on any exception."""
+def _transact_group(
+    db: aiosqlite.Connection, works: Sequence[Work[Any]]
+) -> list[tuple[BaseException | None, Any]]:
+    """In the writer's thread: one transaction, each work in its own savepoint.
+
+    Returns (error, result) per work: a work that raises is rolled back to its
+    savepoint and the others still commit. If COMMIT itself fails, everything
+    is rolled back and the exception goes to every caller.
+    """
     conn = db._conn  # noqa: SLF001 - the sqlite3 connection, used only in its own thread
     conn.execute("BEGIN IMMEDIATE")
+    outcomes: list[tuple[BaseException | None, Any]] = []
     try:
-        result = work(conn)
+        for work in works:
+            if len(works) == 1:  # nothing to keep apart
+                outcomes.append((None, work(conn)))
+                continue
+            conn.execute("SAVEPOINT write")
+            try:
+                outcomes.append((None, work(conn)))
+            except Exception as exc:
+                conn.execute("ROLLBACK TO write")
+                outcomes.append((exc, None))
+            conn.execute("RELEASE write")
         conn.execute("COMMIT")
     except BaseException:
         _rollback_now(conn)
         raise
-    return result
+    return outcomes
 
 
 def _rollback_now(conn: sqlite3.Connection) -> None:
