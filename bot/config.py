@@ -37,6 +37,7 @@ class Settings:
     case_key: bytes | None = field(default=None, repr=False)
     webhook_secret: str = field(default="", repr=False)
     consultant_hours: str = ""
+    paced: bool = True  # False only for a local Bot API server (benchmarks): no 30/s pacing
 
 
 def api_url(value: str) -> str:
@@ -112,6 +113,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
     if hook and not _WEBHOOK_SECRET.match(hook):
         problems.append("PODRUGA_WEBHOOK_SECRET may hold only letters, digits, _ and -, "
                         "at most 256 of them")
+    pacing = env.get("PODRUGA_PACING", "").strip().lower() or "telegram"
+    if pacing not in ("telegram", "off"):
+        problems.append(f"PODRUGA_PACING must be 'telegram' (the default) or 'off', not {pacing!r}")
     if problems:
         raise OptionError("; ".join(problems) if len(problems) == 1 else
                           "the configuration has problems:\n  - " + "\n  - ".join(problems))
@@ -125,4 +129,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
         case_key=case_key,
         webhook_secret=hook or webhook_secret(secret),
         consultant_hours=env.get("PODRUGA_CONSULTANT_HOURS", "").strip(),
+        paced=pacing == "telegram",
     )

@@ -121,6 +121,17 @@ async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     log.info("bot_stopped")
 
 
+def rate_limiter_for(settings: Settings) -> AIORateLimiter:  # type: ignore[type-arg]
+    """Telegram's pacing (30 messages a second, 20 a minute per group), or none at all.
+
+    Unpaced is for a local Bot API server only: the benchmark would otherwise
+    measure Telegram's limit instead of the bot.
+    """
+    if settings.paced:
+        return AIORateLimiter(max_retries=1)
+    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=1)
+
+
 def build_application(
     settings: Settings,
     holder: WorldHolder,
@@ -143,7 +154,7 @@ def build_application(
         .base_url(settings.api_url)
         .defaults(Defaults(protect_content=True, parse_mode=ParseMode.HTML))
         # One retry after a 429, as Telegram asks; the limiter also paces all sends.
-        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=1))
+        .rate_limiter(rate_limiter or rate_limiter_for(settings))
         .concurrent_updates(concurrent_updates)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

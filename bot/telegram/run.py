@@ -23,6 +23,10 @@ from bot.world import DEFAULT_ROOT, WorldHolder, load_world
 log = logging.getLogger("podruga.telegram")
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# A pause after each getUpdates that brought something: under load the next poll then
+# fetches a batch instead of one update per round trip (each poll costs about as much
+# CPU as a reply). 50 ms is nothing to a person; long polling is unchanged when idle.
+POLL_INTERVAL = 0.05
 LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
 
@@ -83,5 +87,5 @@ def run_main(argv: Sequence[str]) -> int:
                         allowed_updates=ALLOWED_UPDATES)
     else:
         log.info("serving long_polling")
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL)
     return 0

@@ -9,6 +9,7 @@ from bot.config import TELEGRAM_API, api_url, load_settings, webhook_secret
 from bot.engine.replies import Choice, Say, ServiceCard, ServiceList
 from bot.errors import OptionError
 from bot.limits import MAX_MESSAGE_CHARS
+from bot.telegram.app import rate_limiter_for
 from bot.telegram.render import chunks, say_html, services_html
 from bot.telegram.run import webhook_path
 
@@ -23,6 +24,13 @@ def test_good_settings_are_read() -> None:
     assert settings.api_url == "http://127.0.0.1:8081/bot"
     assert settings.webhook_secret == webhook_secret(b"x" * 32)
     assert TOKEN not in repr(settings) and "xxxx" not in repr(settings)
+
+
+def test_sends_are_paced_to_telegram_unless_turned_off_for_a_local_server() -> None:
+    paced = rate_limiter_for(load_settings(GOOD))
+    unpaced = rate_limiter_for(load_settings({**GOOD, "PODRUGA_PACING": "off"}))
+    assert paced._base_limiter is not None and paced._group_max_rate > 0
+    assert unpaced._base_limiter is None and unpaced._group_max_rate == 0
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -40,6 +48,7 @@ def test_api_url_as_ptb_takes_it(value: str, expected: str) -> None:
     ({**GOOD, "PODRUGA_STAFF_IDS": "42,bob"}, ["'bob' is not a number"]),
     ({**GOOD, "PODRUGA_STAFF_CHAT": "-100123"}, ["PODRUGA_CASE_KEY is not set"]),
     ({**GOOD, "PODRUGA_WEBHOOK_SECRET": "a b"}, ["PODRUGA_WEBHOOK_SECRET may hold only"]),
+    ({**GOOD, "PODRUGA_PACING": "fast"}, ["PODRUGA_PACING must be 'telegram'"]),
 ])
 def test_bad_settings_name_every_problem(env: dict[str, str], words: list[str]) -> None:
     with pytest.raises(OptionError) as caught:

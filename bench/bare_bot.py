@@ -1,0 +1,43 @@
+"""The benchmark's yardstick: a bare python-telegram-bot bot that answers every message "ok".
+
+Run by bench/telegram_bench.py as a process of its own, configured like
+``podruga run`` (``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_URL``) with the same
+concurrency, defaults, unpaced rate limiter and long polling (poll interval too), so the two differ
+only in what a turn does.
+"""
+
+from __future__ import annotations
+
+import os
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.telegram.app import CONCURRENT_UPDATES
+from bot.telegram.run import ALLOWED_UPDATES, POLL_INTERVAL
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, "ok")
+
+
+def main() -> None:
+    app = (ApplicationBuilder().token(os.environ["TELEGRAM_BOT_TOKEN"])
+           .base_url(os.environ["TELEGRAM_API_URL"])
+           .defaults(Defaults(protect_content=True))
+           .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=1))
+           .concurrent_updates(CONCURRENT_UPDATES).build())
+    app.add_handler(MessageHandler(filters.ALL, answer))
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL)
+
+
+if __name__ == "__main__":
+    main()
