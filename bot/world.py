@@ -17,6 +17,7 @@ from typing import Any
 
 from bot import flows as flow_loader
 from bot import i18n
+from bot.engine.state import LANGS
 from bot.errors import DataError, Issue
 from bot.flows import Flows
 from bot.i18n import Catalogs
@@ -67,18 +68,37 @@ def _load_directory(root: Path, today: date) -> tuple[Any, list[DataError], list
     return found, list(errors), list(issues)
 
 
-def build_index(flows: Flows) -> Any:
-    """The matcher index over every step's ``ask`` phrases."""
+def build_index(flows: Flows, catalogs: Any = None) -> Any:
+    """The matcher index over every step's ``ask`` phrases and the labels that lead to it.
+
+    A button's label ("What is OST?") is how the menu names a step, so it is the
+    step's title in each language: a short, generic question ("що таке зпт") then
+    lands on the step the menu would have opened.
+    """
     from bot.matching import Entry, Index
 
+    labels: dict[str, str] = {}
+    for step in flows.steps.values():
+        for button in step.buttons:
+            labels.setdefault(button.go, button.label)
     entries = []
     for step in flows.steps.values():
         if not step.ask and not step.is_answer:
             continue
+        titles: dict[str, str] = {}
+        label = labels.get(step.id)
+        if label is not None and catalogs is not None:
+            titles = {lang: _plain(catalogs.get(lang).pgettext("button", label))
+                      for lang in LANGS}
         entries.append(Entry(step=step.id, topics=step.topics,
                              phrases={k: tuple(v) for k, v in step.ask.items()},
-                             crisis=step.crisis))
+                             crisis=step.crisis, titles=titles))
     return Index.build(entries)
+
+
+def _plain(label: str) -> str:
+    """A label without its emoji and marks: only the words count for matching."""
+    return " ".join("".join(c if c.isalnum() or c in "'’ʼ" else " " for c in label).split())
 
 
 def check_all(root: Path, today: date) -> tuple[World | None, list[DataError], list[Issue]]:
@@ -108,7 +128,7 @@ def load_world(root: Path = DEFAULT_ROOT, today: date | None = None,
     if errors or flows is None or catalogs is None:
         return None, errors, issues
     world = World(root=root, flows=flows, catalogs=catalogs, directory=directory,
-                  index=build_index(flows), loaded_at=now, issues=tuple(issues))
+                  index=build_index(flows, catalogs), loaded_at=now, issues=tuple(issues))
     return world, [], issues
 
 

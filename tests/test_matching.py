@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.matching import Entry, Index, Match
+from bot.matching.index import FAIR, SUGGEST
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
 from bot.matching.translit import skeleton, to_cyrillic
@@ -275,9 +276,19 @@ def test_nothing_close_gives_nothing(index: Index) -> None:
 
 
 def test_unsure_offers_up_to_three_suggestions_best_first(index: Index) -> None:
-    match = index.match("вич")  # testing and PrEP both fit a little
+    # Three known words lost among many unknown ones: PrEP, PEP and testing all fit a little.
+    match = index.match("вич профилактика соседка кошка собака")
     assert match.step is None
-    assert match.suggestions == ("testing.hiv_where", "prevention.prep")
+    assert match.suggestions == ("prevention.prep", "prevention.pep", "testing.hiv_where")
+    assert SUGGEST <= match.score < FAIR
+    assert not match.crisis
+
+
+def test_a_fair_match_answers_and_offers_the_runners_up(index: Index) -> None:
+    match = index.match("вич")  # testing fits best, PrEP a little
+    assert match.step == "testing.hiv_where"
+    assert match.suggestions == ("prevention.prep",)
+    assert FAIR <= match.score
     assert not match.crisis
 
 
@@ -425,16 +436,18 @@ def test_ask_json_one_object_per_line_in_order(
 
     monkeypatch.setattr(bot.world, "load_world", lambda root: (_fake_world(index), [], []))
     stdin = io.StringIO(
-        "передоз шо робить\nвич\nкак приготовить борщ\nmozhno li metadon pri beremennosti\n"
+        "передоз шо робить\nвич профилактика соседка кошка собака\nкак приготовить борщ\n"
+        "mozhno li metadon pri beremennosti\nвич\n"
     )
     stdout = io.StringIO()
     assert ask_main(["--lang", "uk", "--json"], stdin, stdout) == 0
     rows = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert [r["q"] for r in rows] == [
         "передоз шо робить",
-        "вич",
+        "вич профилактика соседка кошка собака",
         "как приготовить борщ",
         "mozhno li metadon pri beremennosti",
+        "вич",
     ]
     assert rows[0] == {
         "q": "передоз шо робить",
@@ -448,6 +461,7 @@ def test_ask_json_one_object_per_line_in_order(
     assert all(set(s) == {"step", "topics"} for s in rows[1]["suggestions"])
     assert rows[2]["step"] is None and rows[2]["suggestions"] == []
     assert rows[3]["step"] == "ost.pregnancy" and rows[3]["topics"] == ["ost_pregnancy"]
+    assert rows[4]["step"] == "testing.hiv_where" and rows[4]["suggestions"]  # a fair answer
 
 
 def test_ask_rejects_bad_options() -> None:

@@ -245,7 +245,7 @@ class _Turn:
         elif match.human:
             self.show("main.human" if "main.human" in self.world.flows.steps else MENU)
         elif match.step and match.step in self.world.flows.steps:
-            self.show(match.step)
+            self.show(match.step, also=match.suggestions)
         elif match.suggestions:
             self.suggest(match.suggestions)
         else:
@@ -253,8 +253,12 @@ class _Turn:
 
     # -- screens ---------------------------------------------------------------
 
-    def show(self, step_id: str, *, record: bool = True) -> None:
-        """Render one flow step in her language and country, and move there."""
+    def show(self, step_id: str, *, record: bool = True, also: Sequence[str] = ()) -> None:
+        """Render one flow step in her language and country, and move there.
+
+        ``also``: other steps the matcher thought she may have meant, offered as
+        buttons under the answer, so a near miss costs her one tap, not a retyped question.
+        """
         definition = self.world.flows.steps[step_id]
         state = self.state.at(step_id)
         if definition.sets.get("pregnant") is not None:
@@ -273,6 +277,11 @@ class _Turn:
                 rows[-1] = (*rows[-1], button)
             else:
                 rows.append((button,))
+        offered = {step_id, *(b.go for b in definition.buttons)}
+        for other in also[:MAX_SUGGESTIONS - 1]:
+            if other in self.world.flows.steps and other not in offered:
+                rows.append((Choice(self._("Or maybe: {title}").format(
+                    title=self.title_of(other)), other),))
         rows.append(self.standard_row(menu=step_id != MENU))
         self.replies.append(Say(text, tuple(rows), keep=definition.keep or definition.is_answer,
                                 footer=footer, step=step_id))

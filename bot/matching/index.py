@@ -34,10 +34,13 @@ from bot.matching.synonyms import SYNONYMS
 from bot.matching.translit import skeleton, to_cyrillic
 
 # Score bands. A step at or above CONFIDENT, ahead of the next step (unless both answer a
-# topic in common) by MARGIN, is the answer; from SUGGEST up, the best three are offered
+# topic in common) by MARGIN, is the answer. From FAIR up, the best step is still the
+# answer, offered with the close runners-up ("or maybe ..."): she reads an answer at once
+# and has a way out if it is the wrong one. From SUGGEST up, the best three are offered
 # as "did you mean"; below SUGGEST, nothing is close.
 CONFIDENT = 0.5
 MARGIN = 0.06
+FAIR = 0.4
 SUGGEST = 0.22
 # A confident answer that is a crisis step counts as a crisis from this score up.
 CRISIS_PHRASE = 0.85
@@ -88,7 +91,11 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The answer to one typed question: a step, or suggestions, or nothing."""
+    """The answer to one typed question: a step, or suggestions, or nothing.
+
+    A step with suggestions is a fair but not certain answer: show the step, and
+    the suggestions as other steps she may have meant.
+    """
 
     step: str | None
     score: float
@@ -507,6 +514,8 @@ class Index:
         suggestions = tuple(
             self._entries[number].step for number, s in ranked[:MAX_SUGGESTIONS] if s >= floor
         )
+        if score >= FAIR:
+            return Match(entry.step, score, False, suggestions[1:])
         return Match(None, score, False, suggestions)
 
     def _rank(self, tokens: list[Token], unknown: float) -> list[tuple[int, float]]:
