@@ -228,6 +228,7 @@ def test_keyboard_layout_both_ways() -> None:
         ("беременнаааа метадооон", "ost.pregnancy"),
         # missing spaces
         ("можнометадон при беременности", "ost.pregnancy"),
+        ("можнометадонпрполовинебеременности", "ost.pregnancy"),  # several words stuck
         # transliteration, several schemes
         ("mozhno li metadon pri beremennosti", "ost.pregnancy"),
         ("mojno li metadon pri beremennosti", "ost.pregnancy"),
@@ -344,6 +345,14 @@ def test_a_question_about_naloxone_is_not_a_crisis(index: Index) -> None:
         ("вчера изнасиловали, что делать", "crisis.assault"),
         # overdose wins over another crisis in the same message
         ("его избили и он не дышит", "crisis.overdose"),
+        ("ОН ЛОМАЕТ ДВЕРЬ В ВАННУЮ", "crisis.violence"),
+        ("сказал что убьет, он уже идет", "crisis.violence"),
+        ("він знову бити буде сьогодні", "crisis.violence"),
+        ("мент заставил переспать", "crisis.assault"),
+        ("мене пустили по колу вчора", "crisis.assault"),
+        ("need ambulance fast, whats the number", "crisis.emergency"),
+        ("номершвидкоїтерміново", "crisis.emergency"),  # no spaces at all
+        ("мене зігвалтували годину тому", "crisis.assault"),  # a long word the index lacks
     ],
 )
 def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) -> None:
@@ -366,6 +375,13 @@ def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) ->
         "є шось тільки для жінок?",
         "как составить план безопасности если муж бьет",
         "чи можна передознутись, хочу знати заздалегідь",
+        "как понять что передоз, хочу знать заранее",
+        "як колоти налоксон",
+        "overdose signs and symptoms",
+        "изнасиловали в прошлом году, еще можно к врачу?",
+        "мене зґвалтували, вже пів року пройшло, де психолог",
+        "він як вип'є лупить мене, це ж не норм?",
+        "это считается изнасилованием если я была пьяная?",
     ],
 )
 def test_questions_are_not_crises(index: Index, text: str) -> None:

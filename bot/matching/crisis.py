@@ -74,7 +74,9 @@ _URGENT = [
     r"\bpomoh",
 ]
 _PREVENTION = [
-    r"\b(vprok|zaranee|zazdaleh|pro zapas|na vsakii|na vsak)",
+    r"\b(vprok|zarane|zazdaleh|pro zapas|na vsaki|na vsak|hocu znat|hocu znati|vbereh|uberec"
+    r"|uberes|zahistit)",
+    r"\b(ak|kak) (kolot|koloti|vvodit|vvesti|vikoristov|ispolz|zrozumit|ponat|uznat|vpiznat)",
     r"\b(kupit|kupiti|kupl|priobr|zakaz|zamovi|de vzat|hde vzat|dostat|vzat)",
     r"\b(izbez|unikn|poperedi|predotvrat|profilak|rizik|risk|ne dopust)",
     r"\b(sto take|cto takoe|so take|trenin|nauci|kurs)",
@@ -87,12 +89,13 @@ _ASSAULT = [
     r"\bzz?hvalt",
     r"\b(zastav|prinud|zmus|primus|prinuz)\w*( \w+){0,3} (seks|spat|trah|interim)",
     r"\b(trahn|poimel)\w*( \w+){0,2} (bez|siloi|protiv)",
-    r"\bpo kruhu",
+    r"\bpo (kruhu|kolu)\b",
+    r"\b(zastav|prinud|zmus|primus|prinuz)\w*( \w+){0,3} (perespa|perespi|spat|pererah)",
     r"\bbez (sohlas|zhod)\w*( \w+){0,3} (seks|trah)",
     r"\b(seks|trah)\w*( \w+){0,3} bez (sohlas|zhod)",
     r"\b(vzal|vzali|vzav|vzali|vzala)\w* (siloi|silou)",
     r"\b(nadruh|domoh|zdomoh)\w*",
-    r"\b(poka|kohda|koli|poki) (a|ia|ja)? ?(bula|bila) (bez soznan|neprit|v otrube|bez svidom)",
+    r"\b(poka|kohda|koli|poki) (a|ia|ja)? ?(bula|bila) (bez soznan|neprit|v otrub|bez svidom)",
 ]
 _VIOLENCE = [
     r"\b(izbi|izbiv|pobil|pobiv|udaril|udari|vdari|udar|b[ie]t me|b[ie]ut|bet mena|be mene)",
@@ -116,7 +119,11 @@ _VIOLENCE = [
     r"\b(bous|boius|boiusa|boiusia|straso)\w*( \w+){0,3} "
     r"(ubet|vbe|ub[iu]et|vbie|za (svou|svoiu|sv) (zizn|ziti))",
     r"\b(a|ia|ja|mi) v (opasnost|nebezpec)",
-    r"\b(lomits|lomit|vilamu|vlamu)\w*( \w+){0,2} (dver|dveri|kvart)",
+    r"\b(lomits|lomit|lomae|lomau|vilamu|vlamu|vibiv|vibiva|vinos)\w*( \w+){0,2} "
+    r"(dver|dveri|kvart)",
+    r"\b(skazav|skazal|obesa|obica|pohroz|uhroz)\w*( \w+){0,2} (so|cto|sto|ce)? ?"
+    r"(ube|ubie|ubet|vbe|vbie|ubiu|vbiu|zarize|zareze)\b",
+    r"\b(opat|znovu|snova|znov|zavtra|sas|sejcas) (bit|biti|lupit|bu) (bude|budet)",
     r"\b(s|z) (nozom|nozem|pistolet|rusn)",
 ]
 # Calling for help is a crisis whatever else she says.
@@ -137,7 +144,9 @@ _EMERGENCY = [
 ]
 # Time words that move an assault or violence out of "now": long ago, as a child.
 _PAST = [
-    r"\b(let|rokiv|hodi|hod) (nazad|tomu)\b",
+    r"\b(let|rokiv|hodi|hod|roku|rik|misaci|misaciv|mesaca|mesacev) (nazad|tomu)\b",
+    r"\b(v proslom|u minulomu|minuloho|proslim|v tom) (hodu|roci|roku|hodi)",
+    r"\b(piv|pol|pivroku|polhoda)( roku| hoda)?( vze| uze)? (proislo|proslo|minulo)",
     r"\b(v|u) (detstv|ditinstv)",
     r"\bdavno\b",
     r"\b(kohda-to|kohdato|kolis|ranse|ranise)\b",
@@ -148,7 +157,8 @@ _RECENT = [
 ]
 # Asking whether something counts, or planning ahead: a question, not an emergency.
 _ASKING = [
-    r"\b(sitaets|vvazaets|ce nasil|eto nasil|eto normal|ce normal)",
+    r"\b(sitaets|vvazaets|ce nasil|eto nasil|eto normal|ce normal|ce z ne norm|eto z ne norm"
+    r"|ce ne norm|eto ne norm|scitaets|citaets)",
     r"\b(selter|pritul|ubezis|prihut|krizov|krizisn)",
     r"\b(plan bezpek|plan bezopasn|pidhotuv|podhotov|uiti vid|uiti ot|pokinut|pitis)",
 ]
@@ -202,16 +212,22 @@ _EN_CALLING = re.compile(
     r"\bcall(ing)? (an |the )?(ambulance|911|112|103|police|cops)\b|\bsos\b|\bhelp me now\b"
     r"|\burgent help\b|\bsend (an )?ambulance|^(help|help me|help please|please help)$"
 )
-_EN_PAST = re.compile(r"\b(years ago|as a (child|kid|teen)|long ago|when i was|used to)\b")
+_EN_PAST = re.compile(
+    r"\b(years ago|months ago|last year|as a (child|kid|teen)|long ago|when i was|used to)\b"
+)
 _EN_RECENT = re.compile(r"\b(last night|yesterday|today|tonight|just now|this morning|an hour)\b")
 _EN_ASKING = re.compile(
-    r"\b(is (it|this|that) (abuse|violence|normal)|does (it|this) count|shelter|safety plan"
+    r"\b(is (it|this|that) (abuse|violence|normal|rape)|does (it|this) count|shelter|safety plan"
     r"|plan to leave|leave him|leaving him|where can i go)\b"
 )
-_EN_URGENT = re.compile(r"\b(now|urgent|help|right now|asap|what (do|should) i do|hurry)\b")
+_EN_URGENT = re.compile(
+    r"\b(now|urgent|help|right now|asap|what (do|should) i do|hurry|fast|quick"
+    r"|need (an )?ambulance)\b"
+)
 _EN_PREVENTION = re.compile(
     r"\b(buy|get|stock|in advance|just in case|prevent|avoid|risk|where (can|do) i (get|buy)"
-    r"|what is|training|learn|carry)\b"
+    r"|what is|training|learn|carry|signs?|symptoms?"
+    r"|how (to|do i|can i) (tell|know|recogni[sz]e))\b"
 )
 
 _SKELETON = {
@@ -232,9 +248,14 @@ _ENGLISH = {name: _any(patterns) for name, patterns in _EN.items()}
 _SQUASHED = re.compile(
     r"(notbreath|stoppedbreath|cantbreath|cantwake|wontwake|notwaking|unconscious|unresponsive"
     r"|overdos|nedis|nediha|peredoz|bezsoznan|bezsvidom|neprosipa|neprokida|izbil|iznasil"
-    r"|zhvaltu|zghvaltu|hvaltuv|rapedme|beatsme|hitsme|hittingme|beatingme)"
+    r"|zhvaltu|zghvaltu|hvaltuv|rapedme|beatsme|hitsme|hittingme|beatingme"
+    r"|nomerskor|nomersvidk|vizvatskor|viklikatsvidk|viklicitsvidk|skorusrocn|svidkuterminov)"
 )
+_SQUASHED_HURRY = re.compile(r"(srocn|terminov|bistr|sejcas|zaraz|skoree|skorei)")
 _SPACED = (
+    "nomer",
+    "vizv",
+    "viklik",
     "not",
     "stopped",
     "cant",
@@ -281,7 +302,7 @@ def _fires(name: str, lines: list[str], english: str) -> bool:
     past = _any_line(_PAST_RE, lines) or bool(_EN_PAST.search(english))
     if past and not recent:
         return False
-    if name == "violence":
+    if name in ("violence", "assault"):
         asking = _any_line(_ASKING_RE, lines) or bool(_EN_ASKING.search(english))
         return not asking or urgent or recent
     return True
@@ -302,6 +323,10 @@ def detect(lines: list[str], english: str) -> str | None:
                 return "violence"
             if word in ("iznasil", "zhvaltu", "zghvaltu", "hvaltuv", "rapedme"):
                 return "assault"
+            if word.startswith(("nomer", "vizv", "viklik", "skor", "svidk")):
+                if _SQUASHED_HURRY.search(found.string):
+                    return "emergency_numbers"
+                continue  # the number, asked for calmly: a question
             return "overdose"
     return None
 

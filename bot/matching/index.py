@@ -74,6 +74,11 @@ STOPWORDS = frozenset(
     what how can could should would do does did please hi hello there if so just
     """.split()
 )
+# One-letter words a cut may produce (prepositions and "and"); other single letters may not.
+_ONE_LETTER_WORDS = frozenset("вузсиіаяк")
+# Runs of letters at least this long that the index does not know are tried as stuck words.
+STUCK_MIN = 9
+STUCK_UNKNOWN = 2  # pieces of a cut that may be words the content does not have
 _FOLD = str.maketrans({"ё": "е", "і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _STOPS = frozenset(w.translate(_FOLD) for w in STOPWORDS)
 
@@ -236,6 +241,7 @@ class Index:
         "_synonyms",
         "_word_cache",
         "_surface",
+        "_vocab",
         "_crisis_steps",
         "_human_step",
         "_mean_idf",
@@ -319,6 +325,12 @@ class Index:
             by_len[key[0], len(key)].append(key)
         self._vocab_by_len = dict(by_len)
         self._surface = frozenset(self._word_cache)
+        # Plain words of the content and the function words: what a run of letters typed
+        # without spaces is cut into ("гденайтитест" -> где найти тест).
+        self._vocab = frozenset(
+            {key.split(":", 1)[1] for key in self._surface if len(key.split(":", 1)[1]) > 1}
+            | {w for w in STOPWORDS if len(w) > 1 or w in _ONE_LETTER_WORDS}
+        )
         # keys she may type that synonyms turn into index keys count as known words
         self._lexicon = (
             frozenset(self._idf)
@@ -415,9 +427,64 @@ class Index:
                 return [t for t in (left_token, right_token) if t]
         return None
 
+    def _unstick(self, chunk: str) -> list[str]:
+        """A run of words typed without spaces, cut into words ("якийномершвидкої").
+
+        Dynamic programming over the content's own words: the cut with the most
+        letters in known words, then the fewest pieces, where every piece is a known
+        word but at most two (the near-miss search reads those later). Kept only when
+        it finds at least two content words (not function words) and known words cover
+        at least a third of the run, so that a long word the content lacks ("считается")
+        is not chopped into little ones.
+        """
+        if len(chunk) < STUCK_MIN or not chunk.isalpha() or self._known(self._keys(chunk)):
+            return [chunk]
+        n, vocab, longest = len(chunk), self._vocab, 20
+        # best[u][i]: (-known letters, pieces, cuts) for chunk[:i] with u unknown pieces
+        best: list[list[tuple[int, int, tuple[tuple[int, int], ...]] | None]] = [
+            [None] * (n + 1) for _ in range(STUCK_UNKNOWN + 1)
+        ]
+        best[0][0] = (0, 0, ())
+        for i in range(n):
+            for u in range(STUCK_UNKNOWN + 1):
+                here = best[u][i]
+                if here is None:
+                    continue
+                known, pieces, cuts = here
+                for j in range(i + 1, min(n, i + longest) + 1):
+                    if chunk[i:j] in vocab:
+                        v, option = u, (known - (j - i), pieces + 1, (*cuts, (i, j)))
+                    elif u < STUCK_UNKNOWN and j - i >= 3:
+                        v, option = u + 1, (known, pieces + 1, (*cuts, (i, j)))
+                    else:
+                        continue
+                    target = best[v][j]
+                    if target is None or option[:2] < target[:2]:
+                        best[v][j] = option
+        found = [row[n] for row in best if row[n] is not None]
+        if not found:
+            return [chunk]
+        known, _, cuts = min(found, key=lambda b: b[:2])
+        words_found = [chunk[i:j] for i, j in cuts]
+        content_words = [w for w in words_found if w in vocab and len(w) > 2 and not _is_stop(w)]
+        if len(content_words) < 2 or -known < n / 3:
+            return [chunk]
+        return words_found
+
     def _read_query(self, text: str) -> tuple[list[Token], float, list[str], str]:
         """Her text as tokens, the weight of unknown words, and the crisis readings."""
         cleaned = clean(text)
+        pieces = [piece for chunk in chunks(cleaned) for piece in self._unstick(chunk)]
+        typed_lines: list[str] = []
+        if len(pieces) != len(chunks(cleaned)):
+            # The crisis lexicon reads the text as typed too: a cut must never hide a sign.
+            _, _, typed_lines, _ = self._read_query_cut(cleaned)
+            cleaned = " ".join(pieces)
+        tokens, unknown, lines, english = self._read_query_cut(cleaned)
+        return tokens, unknown, lines + typed_lines, english
+
+    def _read_query_cut(self, cleaned: str) -> tuple[list[Token], float, list[str], str]:
+        """``_read_query`` once the text is cleaned and stuck words are cut."""
         tokens: list[Token] = []
         unknown = 0.0
         translit_line: list[str] = []
