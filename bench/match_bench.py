@@ -2,7 +2,7 @@
 
 Run from the project folder:
 
-    /work/venv/bin/python bench/match_bench.py [--dir PROJECT] [--devset FILE] [--misses N]
+    /work/venv/bin/python bench/match_bench.py [--dir PROJECT] [--devset FILE|DIR ...] [--misses N]
 
 Loads the real world (flows with their ``ask`` phrases), runs every question of
 ``tests/data/devset.yaml`` through ``world.index.match`` and through a plain baseline
@@ -155,7 +155,12 @@ def misses(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default=str(ROOT))
-    parser.add_argument("--devset", default=str(ROOT / "tests" / "data" / "devset.yaml"))
+    parser.add_argument(
+        "--devset",
+        nargs="+",
+        default=[str(ROOT / "tests" / "data" / "devset.yaml")],
+        help="question files or folders of them (the tuning set: tests/data/tuneset)",
+    )
     parser.add_argument("--misses", type=int, default=0, help="print up to N wrong answers")
     args = parser.parse_args(argv)
 
@@ -167,7 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(error, file=sys.stderr)
         print("the world does not load; no figures", file=sys.stderr)
         return 1
-    questions = yaml.safe_load(Path(args.devset).read_text(encoding="utf-8"))["questions"]
+    paths = [Path(p) for p in args.devset]
+    files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
+    questions = [
+        q for f in files for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
+    ]
     entries = entries_of(world)
     builds = []
     for _ in range(5):
