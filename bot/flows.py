@@ -145,6 +145,14 @@ class Flows:
     def answers(self) -> Iterable[StepDef]:
         return (s for s in self.steps.values() if s.is_answer)
 
+    def label_of(self, step_id: str) -> str | None:
+        """How the menus name a step: the English label of the first button that leads to it."""
+        for step in self.steps.values():
+            for button in step.buttons:
+                if button.go == step_id:
+                    return button.label
+        return None
+
 
 def _hint(value: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)

@@ -77,16 +77,12 @@ def build_index(flows: Flows, catalogs: Any = None) -> Any:
     """
     from bot.matching import Entry, Index
 
-    labels: dict[str, str] = {}
-    for step in flows.steps.values():
-        for button in step.buttons:
-            labels.setdefault(button.go, button.label)
     entries = []
     for step in flows.steps.values():
         if not step.ask and not step.is_answer:
             continue
         titles: dict[str, str] = {}
-        label = labels.get(step.id)
+        label = flows.label_of(step.id)
         if label is not None and catalogs is not None:
             titles = {lang: _plain(catalogs.get(lang).pgettext("button", label))
                       for lang in LANGS}

@@ -394,11 +394,8 @@ class _Turn:
 
     def title_of(self, step_id: str) -> str:
         """A short label for a step: the label of a button that leads to it."""
-        for other in self.world.flows.steps.values():
-            for button in other.buttons:
-                if button.go == step_id:
-                    return self.tr.pgettext("button", button.label)
-        return step_id
+        label = self.world.flows.label_of(step_id)
+        return self.tr.pgettext("button", label) if label is not None else step_id
 
     def unmatched(self) -> None:
         self.log.append(Record("unmatched"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -135,7 +135,7 @@ class _Arrays:
     def of(
         cls,
         phrases: tuple[_Phrase, ...],
-        postings: Mapping[str, tuple[tuple[int, int, float], ...]],
+        postings: Mapping[str, Sequence[tuple[int, int, float]]],
         token_phrase: tuple[int, ...],
     ) -> _Arrays:
         phrase_steps = [p.step for p in phrases]
@@ -233,8 +233,6 @@ class Index:
 
     __slots__ = (
         "_entries",
-        "_phrases",
-        "_postings",
         "_idf",
         "_vocab_by_len",
         "_step_keys",
@@ -247,7 +245,6 @@ class Index:
         "_mean_idf",
         "_stop",
         "_lexicon",
-        "_token_phrase",
         "_arrays",
     )
 
@@ -315,10 +312,7 @@ class Index:
                 token_phrase.append(len(phrases))
             step_keys[number] |= keys
             phrases.append(_Phrase(number, weighted, keys, sum(w for _, w in weighted)))
-        self._phrases = tuple(phrases)
-        self._postings = {k: tuple(v) for k, v in postings.items()}
-        self._token_phrase = tuple(token_phrase)
-        self._arrays = _Arrays.of(self._phrases, self._postings, self._token_phrase)
+        self._arrays = _Arrays.of(tuple(phrases), postings, tuple(token_phrase))
         self._step_keys = {k: frozenset(v) for k, v in step_keys.items()}
         by_len: dict[tuple[str, int], list[str]] = defaultdict(list)
         for key in self._idf:
@@ -474,9 +468,10 @@ class Index:
     def _read_query(self, text: str) -> tuple[list[Token], float, list[str], str]:
         """Her text as tokens, the weight of unknown words, and the crisis readings."""
         cleaned = clean(text)
-        pieces = [piece for chunk in chunks(cleaned) for piece in self._unstick(chunk)]
+        typed = chunks(cleaned)
+        pieces = [piece for chunk in typed for piece in self._unstick(chunk)]
         typed_lines: list[str] = []
-        if len(pieces) != len(chunks(cleaned)):
+        if len(pieces) != len(typed):
             # The crisis lexicon reads the text as typed too: a cut must never hide a sign.
             _, _, typed_lines, _ = self._read_query_cut(cleaned)
             cleaned = " ".join(pieces)
