@@ -79,8 +79,10 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 async def start_bot(api: FakeBotApi, world: Any, db: Path, clock: Any = None,
-                    **settings: Any) -> Harness:
-    extra = {"clock": clock} if clock is not None else {}
+                    read_timeout: float | None = None, **settings: Any) -> Harness:
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    if read_timeout is not None:
+        extra["read_timeout"] = read_timeout
     app = build_application(make_settings(api, **settings), WorldHolder(world),
                             store_location=str(db), **extra)
     harness = Harness(api, app, db)

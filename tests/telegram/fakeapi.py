@@ -151,6 +151,7 @@ class FakeBotApi:
         self.delivered = 0  # update ids below this were fetched by the bot
         self.chats: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+        self.faults: dict[str, list[float | None]] = defaultdict(list)  # stall seconds, None: drop
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
         self.sent_at: dict[int, float] = {}  # update id -> when she sent it (for the bench)
@@ -223,6 +224,14 @@ class FakeBotApi:
             body["parameters"] = parameters
         self.failures[method] += [(status, body)] * times
 
+    def stall(self, method: str, seconds: float, times: int = 1) -> None:
+        """Hold the next ``times`` calls of ``method`` this long before answering."""
+        self.faults[method] += [seconds] * times
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """Close the connection on the next ``times`` calls of ``method``, answering nothing."""
+        self.faults[method] += [None] * times
+
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -262,6 +271,13 @@ class FakeBotApi:
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
         self.calls.append(Call(method, params))
+        if self.faults.get(method):
+            stall = self.faults[method].pop(0)
+            if stall is None:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            await asyncio.sleep(stall)
         if self.failures.get(method):
             status, body = self.failures[method].pop(0)
             return web.json_response(body, status=status)
