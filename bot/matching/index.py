@@ -18,6 +18,7 @@ Nothing she typed is kept: the only caches hold keys of the content's own words.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -158,6 +159,9 @@ class _Arrays:
         )
 
 
+# Stemming and the Ukrainian dictionary cost most of a question's reading; women's
+# words repeat (Zipf), so a bounded memo of word -> keys keeps them off the hot path.
+@functools.lru_cache(maxsize=1 << 16)
 def _word_keys(word: str, lang: str | None) -> tuple[str, ...]:
     """All keys of one word; `lang` is the phrase language, None for her text."""
     if word.isdigit():
