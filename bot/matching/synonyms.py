@@ -136,7 +136,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "туберкулез": ("тубик", "тубер", "тб", "tb", "tuberculosis", "туберкульоз", "туб"),
     "инфекции передающиеся половым путем": (
         "иппп",
-        "ппп",
+        # not "ппп": clean() squeezes a letter typed 3 times to one, so it only ever
+        # matched a lone "п" (or a layout "p" for "з") and sent her to STIs
         "зппп",
         "зпсш",
         "іпсш",
