@@ -18,6 +18,7 @@ backoff, then the turn is given up quietly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -90,7 +91,10 @@ async def call(what: str, make: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def inline(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
+# A menu's keyboard is the same for every woman who sees it, and PTB's objects are
+# frozen once built: build each keyboard once instead of on every turn.
+@functools.lru_cache(maxsize=2048)
+def inline(rows: tuple[tuple[Choice, ...], ...]) -> InlineKeyboardMarkup | None:
     """Inline keyboard rows; None when there are no buttons."""
     keyboard = [[InlineKeyboardButton(c.label, callback_data=c.payload) for c in row]
                 for row in rows if row]
