@@ -205,6 +205,12 @@ def test_transliteration_schemes_meet_in_the_skeleton(latin: str, cyrillic: str)
     assert skeleton(cyrillic) in readings
 
 
+def test_apostrophes_are_dropped_except_for_the_layout_reader() -> None:
+    assert clean("М’ята п'ю") == "мята пю"
+    assert clean("М’ята пʼю", keep_apostrophes=True) == "м'ята п'ю"
+    assert latin_to_cyrillic(clean("Jg`rf", keep_apostrophes=True)) == "опэка"
+
+
 def test_keyboard_layout_both_ways() -> None:
     assert latin_to_cyrillic("ghbdtn") == "привет"
     assert latin_to_cyrillic(",thtvtyyjcnm") == "беременность"
@@ -238,6 +244,7 @@ def test_keyboard_layout_both_ways() -> None:
         # keyboard layout slips
         ("vtnflfjy ghb ,thtvtyyjcnb", "ost.pregnancy"),
         ("ult clfnm ntcn yf dbx", "testing.hiv_where"),  # где сдать тест на вич
+        ("xnj nfrjt g'g", "prevention.pep"),  # что такое пэп: the apostrophe key is э
         # misspellings
         ("метадн при беремености", "ost.pregnancy"),
         ("где здать тэст на вич", "testing.hiv_where"),

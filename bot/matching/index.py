@@ -471,27 +471,33 @@ class Index:
 
     def _read_query(self, text: str) -> tuple[list[Token], float, list[str], str]:
         """Her text as tokens, the weight of unknown words, and the crisis readings."""
-        cleaned = clean(text)
-        typed = chunks(cleaned)
+        # Apostrophes kept for the layout reader only (the key of э/є), dropped for the rest.
+        marked = [c for c in chunks(clean(text, keep_apostrophes=True)) if c.strip("'")]
+        typed = [c.replace("'", "") for c in marked]
         pieces = [piece for chunk in typed for piece in self._unstick(chunk)]
         typed_lines: list[str] = []
         if len(pieces) != len(typed):
             # The crisis lexicon reads the text as typed too: a cut must never hide a sign.
-            _, _, typed_lines, _ = self._read_query_cut(cleaned)
-            cleaned = " ".join(pieces)
-        tokens, unknown, lines, english = self._read_query_cut(cleaned)
+            _, _, typed_lines, _ = self._read_query_cut(typed, marked)
+            marked = typed = pieces
+        tokens, unknown, lines, english = self._read_query_cut(typed, marked)
         return tokens, unknown, lines + typed_lines, english
 
-    def _read_query_cut(self, cleaned: str) -> tuple[list[Token], float, list[str], str]:
-        """``_read_query`` once the text is cleaned and stuck words are cut."""
+    def _read_query_cut(
+        self, typed: list[str], marked: list[str]
+    ) -> tuple[list[Token], float, list[str], str]:
+        """``_read_query`` once the text is cleaned into chunks and stuck words are cut.
+
+        ``marked`` are the same chunks with their apostrophes, for the layout reader.
+        """
         tokens: list[Token] = []
         unknown = 0.0
         translit_line: list[str] = []
         layout_line: list[str] = []
-        for chunk in chunks(cleaned):
+        for chunk, with_marks in zip(typed, marked, strict=True):
             layout_words: list[str] | None = None
             if chunk.isascii() and any(c.isalpha() for c in chunk):
-                reading = latin_to_cyrillic(chunk.rstrip("?!"))
+                reading = latin_to_cyrillic(with_marks.rstrip("?!"))
                 layout_words = words(reading)
                 layout_line.extend(skeleton(w) for w in layout_words)
             chunk_words = words(chunk)
@@ -537,7 +543,7 @@ class Index:
                     tokens.append(near)
                 else:
                     unknown += UNKNOWN_WEIGHT * self._mean_idf
-        english = " ".join(words(cleaned))
+        english = " ".join(w for chunk in typed for w in words(chunk))
         return (
             _apply_synonyms(tokens, self._synonyms),
             unknown,

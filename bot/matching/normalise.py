@@ -18,10 +18,18 @@ CYRILLIC = re.compile(r"[а-яёіїєґ]")
 LATIN = re.compile(r"[a-z]")
 
 
-def clean(text: str) -> str:
-    """Lowercase, compose, drop apostrophes and zero-width marks, squeeze emphasis runs."""
+_ONE_APOS = str.maketrans(dict.fromkeys(APOSTROPHES, "'"))
+
+
+def clean(text: str, keep_apostrophes: bool = False) -> str:
+    """Lowercase, compose, drop zero-width marks, squeeze emphasis runs, drop apostrophes.
+
+    ``keep_apostrophes`` writes every apostrophe-like mark as ``'`` instead: on the
+    Latin layout that key is э (є in Ukrainian), so the layout reader needs it.
+    """
     text = unicodedata.normalize("NFKC", text).lower()
-    text = text.replace("\u200b", "").replace("\u00ad", "").translate(_APOS)
+    text = text.replace("\u200b", "").replace("\u00ad", "")
+    text = text.translate(_ONE_APOS if keep_apostrophes else _APOS)
     return _RUNS.sub(r"\1", text)
 
 
