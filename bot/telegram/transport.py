@@ -34,9 +34,10 @@ class AiohttpRequest(BaseRequest):
     """One aiohttp session with up to ``pool_size`` keep-alive connections to the Bot API.
 
     Timeouts map as closely as aiohttp allows: read to ``sock_read``, connect to
-    ``sock_connect``, pool to ``connect`` (aiohttp's wait for a free connection
-    plus connecting). aiohttp has no write timeout; a file upload gets a total
-    limit of ``MEDIA_TIMEOUT`` seconds instead.
+    ``sock_connect``; aiohttp has no wait-for-the-pool limit of its own, so its
+    ``connect`` (waiting for a free connection plus connecting) gets pool plus
+    connect. It has no write timeout either; a file upload gets a total limit of
+    ``MEDIA_TIMEOUT`` seconds instead.
     """
 
     __slots__ = ("_pool_size", "_read_timeout", "_session")
@@ -58,7 +59,7 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=self._read_timeout,
                                               sock_connect=CONNECT_TIMEOUT,
-                                              connect=POOL_TIMEOUT),
+                                              connect=POOL_TIMEOUT + CONNECT_TIMEOUT),
             )
 
     async def shutdown(self) -> None:
@@ -90,16 +91,14 @@ class AiohttpRequest(BaseRequest):
         timeout = None  # the session's, unless this call asks for its own
         asked = (read_timeout, connect_timeout, pool_timeout)
         if files or any(t is not BaseRequest.DEFAULT_NONE for t in asked):
-            default = session.timeout
+            read = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE \
+                else read_timeout
+            connect = CONNECT_TIMEOUT if connect_timeout is BaseRequest.DEFAULT_NONE \
+                else connect_timeout
+            pool = POOL_TIMEOUT if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout
             timeout = aiohttp.ClientTimeout(
-                total=MEDIA_TIMEOUT if files else None,
-                sock_read=default.sock_read if read_timeout is BaseRequest.DEFAULT_NONE
-                else read_timeout,
-                sock_connect=default.sock_connect if connect_timeout is BaseRequest.DEFAULT_NONE
-                else connect_timeout,
-                connect=default.connect if pool_timeout is BaseRequest.DEFAULT_NONE
-                else pool_timeout,
-            )
+                total=MEDIA_TIMEOUT if files else None, sock_read=read, sock_connect=connect,
+                connect=None if pool is None or connect is None else pool + connect)
         try:
             async with session.request(method, url, data=body, headers=headers,
                                        timeout=timeout or session.timeout) as response:
