@@ -114,6 +114,20 @@ def test_confident_match_answers_with_sources_footer(world) -> None:
     assert result.log[0].kind == "answer" and result.log[0].topics
 
 
+def test_fair_match_answers_and_offers_the_runners_up(world) -> None:
+    w = with_index(world, {"метадон шо": FakeMatch("ost.what", 0.5, suggestions=(
+        "ost.get", "ost.what", "main.privacy"))})
+    result = step(w, State(lang="uk", country="UA"), Text("метадон шо"), NOW)
+    assert result.state.step_id == "ost.what"
+    labels = [c.label for say in result.replies if isinstance(say, Say)
+              for row in say.buttons for c in row]
+    maybe = [label for label in labels if label.startswith("А може: ")]
+    # at most two, none repeating the answer or a button the answer already has
+    assert len(maybe) <= 2 and maybe
+    assert all(world.flows.label_of("ost.what") not in label for label in maybe)
+    assert payloads(result).count("ost.what") == 0
+
+
 def test_unsure_match_offers_did_you_mean_then_menu(world) -> None:
     w = with_index(world, {"hmm": FakeMatch(None, 0.4, suggestions=("ost.what", "main.privacy"))})
     result = step(w, State(lang="en", country="UA"), Text("hmm"), NOW)

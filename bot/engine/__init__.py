@@ -278,10 +278,10 @@ class _Turn:
             else:
                 rows.append((button,))
         offered = {step_id, *(b.go for b in definition.buttons)}
-        for other in also[:MAX_SUGGESTIONS - 1]:
-            if other in self.world.flows.steps and other not in offered:
-                rows.append((Choice(self._("Or maybe: {title}").format(
-                    title=self.title_of(other)), other),))
+        others = [o for o in also if o in self.world.flows.steps and o not in offered]
+        for other in others[:MAX_SUGGESTIONS - 1]:
+            rows.append((Choice(self._("Or maybe: {title}").format(
+                title=self.title_of(other)), other),))
         rows.append(self.standard_row(menu=step_id != MENU))
         self.replies.append(Say(text, tuple(rows), keep=definition.keep or definition.is_answer,
                                 footer=footer, step=step_id))
