@@ -360,6 +360,14 @@ def test_a_question_about_naloxone_is_not_a_crisis(index: Index) -> None:
         ("need ambulance fast, whats the number", "crisis.emergency"),
         ("номершвидкоїтерміново", "crisis.emergency"),  # no spaces at all
         ("мене зігвалтували годину тому", "crisis.assault"),  # a long word the index lacks
+        # from the fresh tuning set (tests/data/tuneset3)
+        ("ve; ,mtn gjvjubnt", "crisis.violence"),  # муж бьет помогите, on the Latin layout
+        ("муж бʼєт, щас на кухні, я боюся", "crisis.violence"),
+        ("bojusja shcho vin mene sjogodni vbje", "crisis.violence"),
+        ("чоловік перебрав, синіє", "crisis.overdose"),
+        ("допоможітьвінломитьсявдверізножем", "crisis.violence"),
+        ("клієнт зняв презерватив і зробив силою, вчора ввечері", "crisis.assault"),
+        ("в отделе мусор заставил меня с ним, это было час назад", "crisis.assault"),
     ],
 )
 def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) -> None:
@@ -389,6 +397,10 @@ def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) ->
         "мене зґвалтували, вже пів року пройшло, де психолог",
         "він як вип'є лупить мене, це ж не норм?",
         "это считается изнасилованием если я была пьяная?",
+        "признаки передозировки",
+        "только вышла с зоны, боюсь что передознусь если сорвусь, как быть",
+        "подруга передознулась, її відкачали, зараз все нормально. що їй робити далі?",
+        "синие таблетки что это",
     ],
 )
 def test_questions_are_not_crises(index: Index, text: str) -> None:

@@ -43,7 +43,6 @@ _NOT_BREATHING = [
     r"\b(u|po)?mira(et|e|iet)\b",
     r"\bvmira",
     r"\bumer(la)?\b",
-    r"\b(ot|vid)kac",
     r"\botehal",
     r"\botkinul",
     r"\bne dise",
@@ -51,7 +50,8 @@ _NOT_BREATHING = [
     r"\bne (vorus|dvihae|dvihaet|sevel|vstae|vstaet|otveca|vidpovid)",
     r"\b(pulsa|pulsu|puls) (net|nema|ne)",
     r"\b(serce|serdce) (ostanov|zupin)",
-    r"\b(perebral|perebrala|perebor)\w*",
+    r"\b(perebral|perebrala|perebrav|perebor)\w*",
+    r"\bsinet\b|\bsinie$|\bsinie (i|ne|vze|uze|ves|vsa)\b",  # синеет, синіє (not "синие таблетки")
     r"\b(zracki|zinic)\w* (tocki|tocka|kroh|malen|kak toc|ak toc)",
     r"\b(ploho|pohano|zle|plohov)\w*( \w+){0,2} (posle|pisla|pisl)\w* (doz|ukol|vmaz|metad|heroin"
     r"|fent|opioi|opiat|sirk|vtork)",
@@ -59,6 +59,7 @@ _NOT_BREATHING = [
 ]
 _OVERDOSE_WORDS = [
     r"\bperedoz",
+    r"\b(ot|vid)kac",  # reviving someone; not strong: "її відкачали, зараз все нормально"
     r"\bpere[dt]oz",
     r"\bperedaz",
     r"\bnaloks\w* (srocn|skorei|bistr|ne pomoh|ne dop)",
@@ -79,6 +80,8 @@ _PREVENTION = [
     r"\b(ak|kak) (kolot|koloti|vvodit|vvesti|vikoristov|ispolz|zrozumit|ponat|uznat|vpiznat)",
     r"\b(kupit|kupiti|kupl|priobr|zakaz|zamovi|de vzat|hde vzat|dostat|vzat)",
     r"\b(izbez|unikn|poperedi|predotvrat|profilak|rizik|risk|ne dopust)",
+    r"\b(priznak|oznak|simptom)",
+    r"\b(esli|aksco|akso|iakso) (sorv|zirv|znov|snova|nacn|pocn)",
     r"\b(sto take|cto takoe|so take|trenin|nauci|kurs)",
 ]
 _ASSAULT = [
@@ -93,7 +96,10 @@ _ASSAULT = [
     r"\b(zastav|prinud|zmus|primus|prinuz)\w*( \w+){0,3} (perespa|perespi|spat|pererah)",
     r"\bbez (sohlas|zhod)\w*( \w+){0,3} (seks|trah)",
     r"\b(seks|trah)\w*( \w+){0,3} bez (sohlas|zhod)",
-    r"\b(vzal|vzali|vzav|vzali|vzala)\w* (siloi|silou)",
+    r"\b(vzal|vzali|vzav|vzala|zrobiv|zrobil|sdelal)\w* (siloi|silou)",
+    r"\b(siloi|silou) (vzal|vzav|zrobiv|sdelal|zastav|zmusiv)",
+    r"\b(zastav|prinud|zmus|primus|prinuz)\w* (mena|mene) (s|z|zi) (nim|nimi|nei|nimi)\b",
+    r"\b(znav|snal|snial|zdernul|stanul)\w* (prezerv|hondon|handon|rezink)",
     r"\b(nadruh|domoh|zdomoh)\w*",
     r"\b(poka|kohda|koli|poki) (a|ia|ja)? ?(bula|bila) (bez soznan|neprit|v otrub|bez svidom)",
 ]
@@ -116,7 +122,7 @@ _VIOLENCE = [
     r"\b(napal|napav|napali|kinul\w* na mena|kinuv\w* na mene|kidaets\w* na)",
     r"\b(lupit|lupcu|lupcue|metelit|kolotit|izbivaut|bijut|bjut|buut)",
     r"\b(hoce|hocet|hoce mene|hocet mena|sobiraets|zbiraets)\w* (ubit|vbit|zadus)",
-    r"\b(bous|boius|boiusa|boiusia|straso)\w*( \w+){0,3} "
+    r"\b(bous|boius|boiusa|boiusia|straso)\w*( \w+){0,5} "
     r"(ubet|vbe|ub[iu]et|vbie|za (svou|svoiu|sv) (zizn|ziti))",
     r"\b(a|ia|ja|mi) v (opasnost|nebezpec)",
     r"\b(lomits|lomit|lomae|lomau|vilamu|vlamu|vibiv|vibiva|vinos)\w*( \w+){0,2} "
@@ -125,6 +131,9 @@ _VIOLENCE = [
     r"(ube|ubie|ubet|vbe|vbie|ubiu|vbiu|zarize|zareze)\b",
     r"\b(opat|znovu|snova|znov|zavtra|sas|sejcas) (bit|biti|lupit|bu) (bude|budet)",
     r"\b(s|z) (nozom|nozem|pistolet|rusn)",
+    # "муж бьет": who is hitting, with no object ("бьет" is b-e-t in the skeleton)
+    r"\b(muz|colov|paren|hlop|sozit|sozhit|bivs|otcim|vitcim|partner|sput)\w* "
+    r"(b|be|bet|biot|bie|bjot|lupit)\b",
 ]
 # Calling for help is a crisis whatever else she says.
 _CALLING = [
@@ -151,6 +160,11 @@ _PAST = [
     r"\bdavno\b",
     r"\b(kohda-to|kohdato|kolis|ranse|ranise)\b",
     r"\b(kohda|koli) (mne|meni) bilo",
+]
+# "It is over now": she was revived and is fine; a mention of an overdose, not one happening.
+_SETTLED = [
+    r"\b(teper|zaraz|sejcas|sas|uze|vze) (vse |uze |vze )?(normal|dobre|v poradk|horoso|ok)\b",
+    r"\b(otkacal|vidkacal)\w*",
 ]
 _RECENT = [
     r"\b(vcera|ucora|sehodn|sohodn|tolko cto|tilki so|sojno|soino|nocu|vnoci|utrom|vranci)",
@@ -241,6 +255,7 @@ _URGENT_RE = _any(_URGENT)
 _CALLING_RE = _any(_CALLING)
 _PAST_RE = _any(_PAST)
 _RECENT_RE = _any(_RECENT)
+_SETTLED_RE = _any(_SETTLED)
 _ASKING_RE = _any(_ASKING)
 _PREVENTION_RE = _any(_PREVENTION)
 _ENGLISH = {name: _any(patterns) for name, patterns in _EN.items()}
@@ -249,7 +264,8 @@ _SQUASHED = re.compile(
     r"(notbreath|stoppedbreath|cantbreath|cantwake|wontwake|notwaking|unconscious|unresponsive"
     r"|overdos|nedis|nediha|peredoz|bezsoznan|bezsvidom|neprosipa|neprokida|izbil|iznasil"
     r"|zhvaltu|zghvaltu|hvaltuv|rapedme|beatsme|hitsme|hittingme|beatingme"
-    r"|nomerskor|nomersvidk|vizvatskor|viklikatsvidk|viklicitsvidk|skorusrocn|svidkuterminov)"
+    r"|nomerskor|nomersvidk|vizvatskor|viklikatsvidk|viklicitsvidk|skorusrocn|svidkuterminov"
+    r"|lomitsavdver|lomitsadver|lomitsvdver|znozem|snozom)"
 )
 _SQUASHED_HURRY = re.compile(r"(srocn|terminov|bistr|sejcas|zaraz|skoree|skorei)")
 _SPACED = (
@@ -278,6 +294,12 @@ def planned(lines: list[str], english: str) -> bool:
     return bool(ahead and not urgent)
 
 
+def hurried(lines: list[str], english: str) -> bool:
+    """True when she asks for help in a hurry or to call someone now, not what a number is."""
+    return (_any_line(_URGENT_RE, lines) or _any_line(_CALLING_RE, lines)
+            or bool(_EN_URGENT.search(english) or _EN_CALLING.search(english)))
+
+
 def _any_line(pattern: re.Pattern[str], lines: list[str]) -> bool:
     return any(pattern.search(line) for line in lines)
 
@@ -290,7 +312,7 @@ def _fires(name: str, lines: list[str], english: str) -> bool:
         mentioned = _any_line(_SKELETON["overdose"], lines) or bool(
             _ENGLISH["overdose"].search(english)
         )
-        return mentioned and not planned(lines, english)
+        return mentioned and not planned(lines, english) and not _any_line(_SETTLED_RE, lines)
     if name == "emergency_numbers":
         if _any_line(_CALLING_RE, lines) or _EN_CALLING.search(english):
             return True
@@ -319,7 +341,8 @@ def detect(lines: list[str], english: str) -> str | None:
         found = _SQUASHED.search(word)
         if found and (found.start() > 0 or found.group(1).startswith(_SPACED)):
             word = found.group(1)
-            if word in ("izbil", "beatsme", "hitsme", "hittingme", "beatingme"):
+            if word in ("izbil", "beatsme", "hitsme", "hittingme", "beatingme") or \
+                    word.startswith(("lomits", "znoz", "snoz")):
                 return "violence"
             if word in ("iznasil", "zhvaltu", "zghvaltu", "hvaltuv", "rapedme"):
                 return "assault"

@@ -581,6 +581,9 @@ class Index:
             # A near-exact match to a crisis step's own phrases is a crisis the lexicon
             # missed; a question about the future ("naloxone in advance") is not.
             urgent = entry.crisis and score >= CRISIS_PHRASE and not crisis.planned(lines, english)
+            if urgent and "emergency_numbers" in entry.topics:
+                # As in the lexicon: which number to call is a question unless she is in a hurry.
+                urgent = crisis.hurried(lines, english)
             return Match(entry.step, score, urgent, ())
         floor = max(SUGGEST, score * 0.6)
         suggestions = tuple(
