@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.matching import Entry, Index, Match
-from bot.matching.index import FAIR, SUGGEST
+from bot.matching.index import CONFIDENT, FAIR, SUGGEST, SURE
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
 from bot.matching.translit import skeleton, to_cyrillic
@@ -269,11 +269,19 @@ def test_keyboard_layout_both_ways() -> None:
         ("приватність", "main.privacy"),
     ],
 )
-def test_confident_answers(index: Index, text: str, step: str) -> None:
+def test_answers(index: Index, text: str, step: str) -> None:
     match = index.match(text)
     assert match.step == step, match
     assert not match.crisis
-    assert match.suggestions == ()
+
+
+def test_sure_answers_come_alone_modest_ones_with_runners_up(index: Index) -> None:
+    sure = index.match("можно ли метадон при беременности")  # an ask phrase, word for word
+    assert sure.score >= SURE and sure.suggestions == ()
+    modest = index.match("где взять ДКП")
+    assert CONFIDENT <= modest.score < SURE, modest
+    assert modest.step == "prevention.prep" and modest.suggestions
+    assert modest.step not in modest.suggestions
 
 
 def test_nothing_close_gives_nothing(index: Index) -> None:
