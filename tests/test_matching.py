@@ -32,6 +32,15 @@ ENTRIES = (
         },
     ),
     Entry(
+        "ost.russia",
+        ("ost_russia",),
+        {
+            "ru": ("в россии нет зпт что делать", "метадон в россии запрещен"),
+            "uk": ("в росії немає замісної терапії",),
+            "en": ("no OST in Russia what can I do",),
+        },
+    ),
+    Entry(
         "ost.what",
         ("ost_what",),
         {
@@ -264,6 +273,10 @@ def test_keyboard_layout_both_ways() -> None:
         # surzhyk: Russian and Ukrainian mixed
         ("шо таке замісна терапія", "ost.what"),
         ("можна метадон при беременности", "ost.pregnancy"),
+        # a Russian city or Crimea means Russia, where OST is banned
+        ("живу в Москве, метадона тут нет", "ost.russia"),
+        ("i'm in moscow and there is no methadone", "ost.russia"),
+        ("в Криму закрили замісну", "ost.russia"),
         # titles are matchable too
         ("privacy", "main.privacy"),
         ("приватність", "main.privacy"),
