@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.matching import Entry, Index, Match
-from bot.matching.index import CONFIDENT, FAIR, SUGGEST, SURE
+from bot.matching.index import CONFIDENT, FAIR, SUGGEST, SURE, _is_stop
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
 from bot.matching.translit import skeleton, to_cyrillic
@@ -212,6 +212,12 @@ def test_skeleton_merges_letters_the_languages_disagree_on() -> None:
 def test_transliteration_schemes_meet_in_the_skeleton(latin: str, cyrillic: str) -> None:
     readings = {skeleton(to_cyrillic(latin)), skeleton(to_cyrillic(latin, j_as_zh=True))}
     assert skeleton(cyrillic) in readings
+
+
+def test_function_words_in_latin_letters_are_function_words() -> None:
+    assert all(_is_stop(w) for w in ("chy", "tse", "shcho", "4to", "kak", "ili"))
+    assert not any(_is_stop(w) for w in ("metadon", "zpt", "vagitna"))
+    assert not _is_stop("no", translit=False)  # English content keeps its own words
 
 
 def test_apostrophes_are_dropped_except_for_the_layout_reader() -> None:

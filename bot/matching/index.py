@@ -231,8 +231,15 @@ def _apply_synonyms(
     return out
 
 
-def _is_stop(word: str) -> bool:
-    return word.translate(_FOLD) in _STOPS
+@functools.lru_cache(maxsize=1 << 14)
+def _is_stop(word: str, translit: bool = True) -> bool:
+    """A function word; ``translit``: also one typed in Latin letters ("chy", "tse", "4to")."""
+    if word.translate(_FOLD) in _STOPS:
+        return True
+    if not (translit and is_latin(word)):
+        return False
+    reading = to_cyrillic(word).translate(_FOLD)
+    return reading in _STOPS or reading.replace("ы", "и") in _STOPS  # y: и or ы
 
 
 class Index:
@@ -360,7 +367,7 @@ class Index:
     def _read_content(self, text: str, lang: str) -> list[Token]:
         tokens: list[Token] = []
         for word in words(clean(text)):
-            if _is_stop(word):
+            if _is_stop(word, translit=lang != "en"):
                 continue
             cache_key = f"{lang}:{word}"
             keys = self._word_cache.get(cache_key)
