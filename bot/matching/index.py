@@ -615,7 +615,13 @@ class Index:
         tokens = tokens[:MAX_QUERY_TOKENS]
         if not tokens:
             return []
-        weights = [max((self._idf.get(k, 0.0) for k in token), default=0.0) for token in tokens]
+        # A word weighs its rarest reading, unless one reading is a word nearly every step
+        # has ("mozhno" is можно, however rare the English stem "mozhno" may be).
+        weights = [
+            0.0 if not self._stop.isdisjoint(token)
+            else max((self._idf.get(k, 0.0) for k in token), default=0.0)
+            for token in tokens
+        ]
         total_q = sum(weights) + unknown
         if total_q <= 0:
             return []
