@@ -49,6 +49,7 @@ SUGGEST = 0.22
 # A confident answer that is a crisis step counts as a crisis from this score up.
 CRISIS_PHRASE = 0.85
 MAX_SUGGESTIONS = 3
+RUNNER_UP_SHARE = 0.6  # a runner-up is offered from this share of the best score up
 # Her words that the index does not know count this much of an average word against her
 # coverage: chit-chat ("привет девочки подскажите") should not sink a good match.
 UNKNOWN_WEIGHT = 0.35
@@ -596,7 +597,7 @@ class Index:
                 urgent = crisis.hurried(lines, english)
             if urgent or score >= SURE:
                 return Match(entry.step, score, urgent, ())
-        floor = max(SUGGEST, score * 0.6)
+        floor = max(SUGGEST, score * RUNNER_UP_SHARE)
         suggestions = tuple(
             self._entries[number].step for number, s in ranked[:MAX_SUGGESTIONS] if s >= floor
         )
