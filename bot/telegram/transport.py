@@ -19,6 +19,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import aiohttp
+from telegram._utils.defaultvalue import DefaultValue  # the types PTB's own transport uses
+from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -71,10 +73,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
-        write_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
-        connect_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
-        pool_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         session = self._session
         if session is None or session.closed:
@@ -90,12 +92,11 @@ class AiohttpRequest(BaseRequest):
             body, headers = urlencode(request_data.json_parameters).encode(), FORM
         timeout = None  # the session's, unless this call asks for its own
         asked = (read_timeout, connect_timeout, pool_timeout)
-        if files or any(t is not BaseRequest.DEFAULT_NONE for t in asked):
-            read = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE \
-                else read_timeout
-            connect = CONNECT_TIMEOUT if connect_timeout is BaseRequest.DEFAULT_NONE \
+        if files or not all(isinstance(t, DefaultValue) for t in asked):
+            read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+            connect = CONNECT_TIMEOUT if isinstance(connect_timeout, DefaultValue) \
                 else connect_timeout
-            pool = POOL_TIMEOUT if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout
+            pool = POOL_TIMEOUT if isinstance(pool_timeout, DefaultValue) else pool_timeout
             timeout = aiohttp.ClientTimeout(
                 total=MEDIA_TIMEOUT if files else None, sock_read=read, sock_connect=connect,
                 connect=None if pool is None or connect is None else pool + connect)
