@@ -436,6 +436,49 @@ def test_questions_are_not_crises(index: Index, text: str) -> None:
     assert not index.match(text).crisis
 
 
+def _strings_in(value: object, depth: int = 0) -> set[str]:
+    """Every string reachable from a value through dicts, tuples, lists, sets, slots."""
+    if depth > 6:
+        return set()
+    if isinstance(value, str):
+        return {value}
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found |= _strings_in(key, depth + 1) | _strings_in(item, depth + 1)
+    elif isinstance(value, (tuple, list, set, frozenset)):
+        for item in value:
+            found |= _strings_in(item, depth + 1)
+    elif hasattr(value, "__slots__"):
+        for name in value.__slots__:
+            found |= _strings_in(getattr(value, name, None), depth + 1)
+    return found
+
+
+def test_nothing_she_typed_stays_in_memory_unless_it_reads_as_a_content_word() -> None:
+    import bot.matching.crisis
+    import bot.matching.index
+    import bot.matching.morphology
+    import bot.matching.normalise
+    import bot.matching.translit
+
+    index = Index.build(ENTRIES)
+    private = ("оксана", "петренко", "0501234567", "zhytomyrska", "квартира")
+    for _ in range(2):
+        index.match("меня зовут Оксана Петренко, номер 0501234567, беременна на метадоне")
+        index.match("ya zhyvu na zhytomyrska 5 kvartyra 12, zpt")
+    kept = _strings_in(index)
+    for word in private:
+        keys = {word, skeleton(word), skeleton(to_cyrillic(word))}
+        assert not keys & kept, word
+    assert "беременна" in kept or "метадоне" in kept  # content words may be remembered
+    # and no module keeps a memo of what it was called with
+    for module in (bot.matching.index, bot.matching.translit, bot.matching.morphology,
+                   bot.matching.normalise, bot.matching.crisis):
+        memos = [n for n, f in vars(module).items() if hasattr(f, "cache_info")]
+        assert memos in ([], ["_stemmers", "_ukrainian"]), (module.__name__, memos)
+
+
 def test_without_crisis_steps_the_lexicon_stays_quiet() -> None:
     plain = Index.build([e for e in ENTRIES if not e.crisis])
     assert not plain.match("передоз").crisis

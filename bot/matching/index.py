@@ -18,7 +18,6 @@ Nothing she typed is kept: the only caches hold keys of the content's own words.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -58,6 +57,9 @@ STEP_BAG_SHARE = 0.25
 # A key in more than this share of steps carries no signal (checked only with many steps).
 STOP_SHARE = 0.5
 STOP_MIN_STEPS = 20
+# Her words read before, kept (bounded) only when they read as a content word: stemming
+# and the Ukrainian dictionary cost most of a question, and women's words repeat.
+KNOWN_WORDS_MAX = 20_000
 # Her words beyond this many are not scored (a guard on time; questions are short).
 MAX_QUERY_TOKENS = 40
 
@@ -163,9 +165,6 @@ class _Arrays:
         )
 
 
-# Stemming and the Ukrainian dictionary cost most of a question's reading; women's
-# words repeat (Zipf), so a bounded memo of word -> keys keeps them off the hot path.
-@functools.lru_cache(maxsize=1 << 16)
 def _word_keys(word: str, lang: str | None) -> tuple[str, ...]:
     """All keys of one word; `lang` is the phrase language, None for her text."""
     if word.isdigit():
@@ -232,7 +231,6 @@ def _apply_synonyms(
     return out
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def _is_stop(word: str, translit: bool = True) -> bool:
     """A function word; ``translit``: also one typed in Latin letters ("chy", "tse", "4to")."""
     if word.translate(_FOLD) in _STOPS:
@@ -261,6 +259,7 @@ class Index:
         "_stop",
         "_lexicon",
         "_arrays",
+        "_known_words",
     )
 
     def __init__(self) -> None:
@@ -274,6 +273,7 @@ class Index:
         self._entries = tuple(entries)
         self._synonyms = _synonym_table()
         self._word_cache = {}
+        self._known_words: dict[str, tuple[str, ...]] = {}
         raw: list[tuple[int, list[Token]]] = []
         for number, entry in enumerate(self._entries):
             texts: list[tuple[str, str]] = [
@@ -388,7 +388,16 @@ class Index:
                     if lang != "en" or not is_latin(word)
                     else (*keys, *morphology.translit_keys(word))
                 )
-        return _word_keys(word, None)
+        keys = self._known_words.get(word)
+        if keys is None:
+            keys = _word_keys(word, None)
+            # Kept only if it reads as a word of the content (public), never a name, a
+            # number or anything else of hers; cleared, not evicted one by one, when full.
+            if not word.isdigit() and any(k in self._idf or k in self._stop for k in keys):
+                if len(self._known_words) >= KNOWN_WORDS_MAX:
+                    self._known_words.clear()
+                self._known_words[word] = keys
+        return keys
 
     def _known(self, keys: Iterable[str]) -> Token:
         return {k: 1.0 for k in keys if k in self._lexicon}

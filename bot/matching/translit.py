@@ -11,7 +11,6 @@ skeleton even when neither read-back is exactly right.
 
 from __future__ import annotations
 
-import functools
 import re
 
 # Longest first: the reader tries 4-, 3-, 2- then 1-letter sequences at each position.
@@ -117,7 +116,6 @@ _DOUBLES = re.compile(r"(.)\1+")
 _HAS_LETTER = re.compile(r"[a-z]")
 
 
-@functools.lru_cache(maxsize=1 << 16)  # called for every word of every question
 def to_cyrillic(word: str, j_as_zh: bool = False) -> str:
     """Read a Latin-letter word as transliterated Russian or Ukrainian."""
     if not _HAS_LETTER.search(word):
@@ -138,7 +136,6 @@ def to_cyrillic(word: str, j_as_zh: bool = False) -> str:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=1 << 16)  # called for every word of every question
 def skeleton(word: str) -> str:
     """Map a Cyrillic (or already-Latin) word onto the spelling-neutral skeleton."""
     return _DOUBLES.sub(r"\1", word.translate(_SKELETON))
