@@ -397,6 +397,10 @@ def test_a_question_about_naloxone_is_not_a_crisis(index: Index) -> None:
         ("допоможітьвінломитьсявдверізножем", "crisis.violence"),
         ("клієнт зняв презерватив і зробив силою, вчора ввечері", "crisis.assault"),
         ("в отделе мусор заставил меня с ним, это было час назад", "crisis.assault"),
+        # from the next fresh tuning set (tests/data/tuneset4)
+        ("on menya ub'yot, stoit pod dver'yu s nojom", "crisis.violence"),
+        ("my friend over those and dont wake up what to do", "crisis.overdose"),
+        ("Мєнт заставив мене в машині... Це було годину тому. Куди мені?", "crisis.assault"),
     ],
 )
 def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) -> None:
@@ -430,6 +434,9 @@ def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) ->
         "только вышла с зоны, боюсь что передознусь если сорвусь, как быть",
         "подруга передознулась, її відкачали, зараз все нормально. що їй робити далі?",
         "синие таблетки что это",
+        "skoko nado naloksona shob vidkachat, odnoi ampuly hvatit?",
+        "чи обовязково йти в поліцію щоб отримати допомогу після згвалтуваня",
+        "менти заставляють мене підписать протокол, шо делать",
     ],
 )
 def test_questions_are_not_crises(index: Index, text: str) -> None:

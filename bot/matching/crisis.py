@@ -81,6 +81,7 @@ _PREVENTION = [
     r"\b(kupit|kupiti|kupl|priobr|zakaz|zamovi|de vzat|hde vzat|dostat|vzat)",
     r"\b(izbez|unikn|poperedi|predotvrat|profilak|rizik|risk|ne dopust)",
     r"\b(priznak|oznak|simptom)",
+    r"\b(skilk|skolk|skoko|skiki)\w*( \w+){0,2} naloks",  # how much naloxone
     r"\b(esli|aksco|akso|iakso) (sorv|zirv|znov|snova|nacn|pocn)",
     r"\b(sto take|cto takoe|so take|trenin|nauci|kurs)",
 ]
@@ -102,6 +103,9 @@ _ASSAULT = [
     r"\b(znav|snal|snial|zdernul|stanul)\w* (prezerv|hondon|handon|rezink)",
     r"\b(nadruh|domoh|zdomoh)\w*",
     r"\b(poka|kohda|koli|poki) (a|ia|ja)? ?(bula|bila) (bez soznan|neprit|v otrub|bez svidom)",
+    # "мент заставил меня" (not "заставляют подписать протокол": that is a police question)
+    r"\b(ment|musor|polic|kop)\w*( \w+){0,2} (zastav|zmus|prinud|primus)\w* (mena|mene)\b"
+    r"(?! (pidpis|podpis|napis|pisat|plat|zaplat|priznat|priznav|vidda|otda))",
 ]
 _VIOLENCE = [
     r"\b(izbi|izbiv|pobil|pobiv|udaril|udari|vdari|udar|b[ie]t me|b[ie]ut|bet mena|be mene)",
@@ -112,6 +116,7 @@ _VIOLENCE = [
     r"\b(zakril|zaperl|zacinil|sprah|shoval|hovaus|hovau)\w* (v|u|vo) (van|tualet|kimn|komnat|sus)",
     r"\b(zadus|dusit|dusil|dusiv|dusat)",
     r"\b(ubet|ubu|vbe|vbiu|ub[iu]et|vbie) (mena|mene|meni|nas)",
+    r"\b(mena|mene|nas) (ubet|ubiet|ubiut|ubut|vbe|vbie|zarize|zareze)\b",
     r"\b(uhroz|pohroz|hroz)\w* (ubit|vbit|ubiv|zarez)",
     r"\b(hoce|hocet) (ubit|vbit|mena ubit)",
     r"\b(nozom|nozem|noz) (uhroz|pohroz|kinu|kida)",
@@ -175,13 +180,14 @@ _ASKING = [
     r"|ce ne norm|eto ne norm|scitaets|citaets)",
     r"\b(selter|pritul|ubezis|prihut|krizov|krizisn)",
     r"\b(plan bezpek|plan bezopasn|pidhotuv|podhotov|uiti vid|uiti ot|pokinut|pitis)",
+    r"\b(obovazk|obazat)",  # "do I have to go to the police"
 ]
 _EN = {
     "overdose": [
         r"\boverdos",
         r"\bo\.?d(ed|ing|'d|d|s)?\b",
         r"\b(not|isn'?t|stopped|can'?t|cant|no) breath",
-        r"\b(can'?t|cant|won'?t|wont|doesn'?t|not) (wake|waking|respond)",
+        r"\b(can'?t|cant|won'?t|wont|doesn'?t|don'?t|dont|didn'?t|not) (wake|waking|respond)",
         r"\bunconscious",
         r"\bunresponsive",
         r"\bturn\w* (blue|grey|gray)",

@@ -513,6 +513,7 @@ class Index:
         tokens: list[Token] = []
         unknown = 0.0
         translit_line: list[str] = []
+        zh_line: list[str] = []  # Latin j read as ж ("nojom" is ножом), for the crisis lexicon
         layout_line: list[str] = []
         for chunk, with_marks in zip(typed, marked, strict=True):
             layout_words: list[str] | None = None
@@ -525,6 +526,8 @@ class Index:
                 translit_line.append(
                     skeleton(to_cyrillic(word) if is_latin(word) else word.translate(_FOLD))
                 )
+                zh_line.append(skeleton(to_cyrillic(word, j_as_zh=True)) if is_latin(word)
+                               and "j" in word else translit_line[-1])
                 if layout_words is None:
                     layout_line.append(skeleton(word.translate(_FOLD)))
             # (word, its keys, the keys the index knows); layout slips replace the chunk
@@ -567,7 +570,8 @@ class Index:
         return (
             _apply_synonyms(tokens, self._synonyms),
             unknown,
-            [" ".join(translit_line), " ".join(layout_line)],
+            [" ".join(translit_line), " ".join(layout_line)]
+            + ([" ".join(zh_line)] if zh_line != translit_line else []),
             english,
         )
 
