@@ -38,10 +38,11 @@ from bot.matching.translit import skeleton, to_cyrillic
 # runners-up ("or maybe ..."). From FAIR up, the best step is still the answer, with its
 # runners-up: she reads an answer at once and has a way out if it is the wrong one. From
 # SUGGEST up, the best three are offered as "did you mean"; below SUGGEST, nothing is
-# close. SURE was set on the fresh tuning set (tests/data/tuneset3): at 0.65 a third of
-# answers carry runners-up (a sixth before) and top-3 went from 0.945 to 0.962.
+# close. SURE was set on the fresh tuning sets: on tests/data/tuneset3 0.65 took top-3
+# from 0.945 to 0.962 (a third of answers with runners-up, a sixth before); on
+# tests/data/tuneset4 0.75 took it from 0.959 to 0.968 (half of answers with runners-up).
 CONFIDENT = 0.5
-SURE = 0.65  # below this a clear answer still shows close runners-up ("or maybe ...")
+SURE = 0.75  # below this a clear answer still shows close runners-up ("or maybe ...")
 MARGIN = 0.06
 FAIR = 0.4
 SUGGEST = 0.22
