@@ -437,6 +437,8 @@ def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) ->
         "skoko nado naloksona shob vidkachat, odnoi ampuly hvatit?",
         "чи обовязково йти в поліцію щоб отримати допомогу після згвалтуваня",
         "менти заставляють мене підписать протокол, шо делать",
+        "куди колоти налоксон, в ногу чи в руку",
+        "where do you inject narcan, arm or leg",
     ],
 )
 def test_questions_are_not_crises(index: Index, text: str) -> None:

@@ -78,6 +78,7 @@ _PREVENTION = [
     r"\b(vprok|zarane|zazdaleh|pro zapas|na vsaki|na vsak|hocu znat|hocu znati|vbereh|uberec"
     r"|uberes|zahistit)",
     r"\b(ak|kak) (kolot|koloti|vvodit|vvesti|vikoristov|ispolz|zrozumit|ponat|uznat|vpiznat)",
+    r"\b(kudi|kuda|v ake|v kakoe|v aku|v kakuu) (mesto |misce )?(kolot|koloti|vkolot|vvodit|kolut)",
     r"\b(kupit|kupiti|kupl|priobr|zakaz|zamovi|de vzat|hde vzat|dostat|vzat)",
     r"\b(izbez|unikn|poperedi|predotvrat|profilak|rizik|risk|ne dopust)",
     r"\b(priznak|oznak|simptom)",
@@ -247,7 +248,8 @@ _EN_URGENT = re.compile(
 _EN_PREVENTION = re.compile(
     r"\b(buy|get|stock|in advance|just in case|prevent|avoid|risk|where (can|do) i (get|buy)"
     r"|what is|training|learn|carry|signs?|symptoms?"
-    r"|how (to|do i|can i) (tell|know|recogni[sz]e))\b"
+    r"|how (to|do i|can i) (tell|know|recogni[sz]e)"
+    r"|where (do|to|should|can) (i |you )?(inject|put|give|stick))\b"
 )
 
 _SKELETON = {
