@@ -615,9 +615,7 @@ class Index:
         suggestions = tuple(
             self._entries[number].step for number, s in ranked[:MAX_SUGGESTIONS] if s >= floor
         )
-        if score >= CONFIDENT and clear:
-            return Match(entry.step, score, False, suggestions[1:])
-        if score >= FAIR:
+        if score >= FAIR:  # a confident answer below SURE lands here too
             return Match(entry.step, score, False, suggestions[1:])
         return Match(None, score, False, suggestions)
 
