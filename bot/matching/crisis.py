@@ -5,9 +5,13 @@ translit.py), once with Latin words read as transliteration and once as keyboard
 slips; English is matched on the plain lowercase text. Each category is a set of regular
 expressions over those lines. Patterns match the start of a skeleton so that every
 ending of a word is covered (передоз, передозу, передознулась). Recall comes first:
-missing a crisis is the worst error the bot can make. Only overdose has a brake: talk of
-getting naloxone in advance or avoiding an overdose, with no sign of an emergency now,
-is a question, not a crisis ("где купить налоксон впрок").
+missing a crisis is the worst error the bot can make. Brakes turn a mention into a
+question only when nothing says "now": talk of naloxone in advance, signs of an
+overdose or one that is over ("где купить налоксон впрок", "її відкачали, зараз все
+нормально"); violence or assault long ago, or asked about ("это считается?", a shelter);
+a number asked for calmly. A sign of a body in danger (not breathing, blue, cannot be
+woken) is never braked. docs/matching.md lists them; tests/test_matching.py has an
+example of each.
 """
 
 from __future__ import annotations
