@@ -148,3 +148,14 @@ async def test_a_call_can_set_its_own_read_timeout(api: FakeBotApi) -> None:
 async def test_must_be_initialized() -> None:
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest(pool_size=1).do_request("http://127.0.0.1:9/bot/getMe", "POST")
+
+
+async def test_the_bot_uses_this_transport_for_every_call(api: FakeBotApi, world: Any,
+                                                          tmp_path: Path) -> None:
+    harness = await start_bot(api, world, tmp_path / "podruga.sqlite3")
+    try:
+        polling, calls = harness.app.bot._request  # noqa: SLF001 - PTB keeps both here
+        assert isinstance(polling, AiohttpRequest) and isinstance(calls, AiohttpRequest)
+        assert calls.read_timeout == 5.0  # PTB's default, unchanged
+    finally:
+        await stop_bot(harness)
