@@ -106,6 +106,20 @@ def seconds(now: datetime) -> int:
     return int(now.timestamp())
 
 
+def message_id(value: int) -> int:
+    """A Telegram message id, refusing anything else (a bool is an int to Python)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("message ids are ints")
+    return value
+
+
+def message_rows(
+    key: SessionKey, message_ids: Sequence[int], when: int
+) -> list[tuple[str, int, int]]:
+    """The (key, message id, time) rows both backends remember message ids as."""
+    return [(key.hex, message_id(m), when) for m in message_ids]
+
+
 def moment(value: int) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 

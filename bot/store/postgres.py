@@ -36,6 +36,8 @@ from .base import (
     decode_state,
     encode_state,
     fresh_number,
+    message_id,
+    message_rows,
     moment,
     seconds,
 )
@@ -263,7 +265,7 @@ class PostgresStore(Store):
         update: Update | None = None,
     ) -> None:
         when = seconds(now)
-        messages = [(key.hex, _message_id(m), when) for m in message_ids]
+        messages = message_rows(key, message_ids, when)
         # Sorted, so two turns lock the same counter rows in the same order (no deadlock).
         counts = sorted(_counter_rows(now.date(), tallies))
         if not messages and not counts and update is None:
@@ -298,7 +300,7 @@ class PostgresStore(Store):
     async def remember_messages(
         self, key: SessionKey, message_ids: list[int], now: datetime
     ) -> None:
-        rows = [(key.hex, _message_id(m), seconds(now)) for m in message_ids]
+        rows = message_rows(key, message_ids, seconds(now))
         if not rows:
             return
         with _faults("remember message ids"):
@@ -406,7 +408,7 @@ class PostgresStore(Store):
                 "SELECT $1, number, $2 FROM cases WHERE number = $3 "
                 "ON CONFLICT (staff_message_id) DO UPDATE SET number = excluded.number, "
                 "at = excluded.at",
-                _message_id(staff_message_id),
+                message_id(staff_message_id),
                 seconds(now),
                 number,
             )
@@ -416,7 +418,7 @@ class PostgresStore(Store):
         with _faults("read a relayed message"):
             number = await self._live().fetchval(
                 "SELECT number FROM relays WHERE staff_message_id = $1",
-                _message_id(staff_message_id),
+                message_id(staff_message_id),
             )
         return str(number) if number is not None else None
 
@@ -493,9 +495,3 @@ async def _apply(
             return True, new
         won = await conn.fetchval(_INSERT_NEW, key.hex, encode_state(new), when)
     return (True, new) if won is not None else (False, None)
-
-
-def _message_id(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("message ids are ints")
-    return value

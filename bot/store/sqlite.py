@@ -50,6 +50,8 @@ from .base import (
     encode_state,
     faults,
     fresh_number,
+    message_id,
+    message_rows,
     moment,
     seconds,
 )
@@ -338,7 +340,7 @@ class SqliteStore(Store):
         update: Update | None = None,
     ) -> None:
         when = seconds(now)
-        messages = [(key.hex, _message_id(m), when) for m in message_ids]
+        messages = message_rows(key, message_ids, when)
         counts = _counter_rows(now.date(), tallies)
         if not messages and not counts and update is None:
             return
@@ -365,7 +367,7 @@ class SqliteStore(Store):
     async def remember_messages(
         self, key: SessionKey, message_ids: list[int], now: datetime
     ) -> None:
-        rows = [(key.hex, _message_id(m), seconds(now)) for m in message_ids]
+        rows = message_rows(key, message_ids, seconds(now))
         if not rows:
             return
         await self._write("remember message ids", lambda conn: conn.executemany(_REMEMBER, rows))
@@ -490,7 +492,7 @@ class SqliteStore(Store):
         )
 
     async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
-        params = (_message_id(staff_message_id), seconds(now), number)
+        params = (message_id(staff_message_id), seconds(now), number)
         return await self._write(
             "record a relayed message",
             lambda conn: (
@@ -510,7 +512,7 @@ class SqliteStore(Store):
             rows = list(
                 await db.execute_fetchall(
                     "SELECT number FROM relays WHERE staff_message_id = ?",
-                    (_message_id(staff_message_id),),
+                    (message_id(staff_message_id),),
                 )
             )
         return str(rows[0][0]) if rows else None
@@ -547,12 +549,6 @@ _PURGE = (
     "DELETE FROM messages WHERE at <= ?",
     "DELETE FROM cases WHERE opened <= ?",
 )
-
-
-def _message_id(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("message ids are ints")
-    return value
 
 
 def _counter_rows(day: date, tallies: Sequence[Tally]) -> list[tuple[str, str, str, str, int]]:
