@@ -301,15 +301,21 @@ _EN_STRONG = _any(_EN["overdose"][2:9])
 
 def planned(lines: list[str], english: str) -> bool:
     """True when she talks of the future (in advance, avoiding) and of nothing urgent now."""
-    urgent = any(_URGENT_RE.search(line) for line in lines) or _EN_URGENT.search(english)
-    ahead = any(_PREVENTION_RE.search(line) for line in lines) or _EN_PREVENTION.search(english)
-    return bool(ahead and not urgent)
+    ahead = _any_line(_PREVENTION_RE, lines) or bool(_EN_PREVENTION.search(english))
+    return ahead and not _urgent(lines, english)
 
 
 def hurried(lines: list[str], english: str) -> bool:
     """True when she asks for help in a hurry or to call someone now, not what a number is."""
-    return (_any_line(_URGENT_RE, lines) or _any_line(_CALLING_RE, lines)
-            or bool(_EN_URGENT.search(english) or _EN_CALLING.search(english)))
+    return _urgent(lines, english) or _calling(lines, english)
+
+
+def _urgent(lines: list[str], english: str) -> bool:
+    return _any_line(_URGENT_RE, lines) or bool(_EN_URGENT.search(english))
+
+
+def _calling(lines: list[str], english: str) -> bool:
+    return _any_line(_CALLING_RE, lines) or bool(_EN_CALLING.search(english))
 
 
 def _any_line(pattern: re.Pattern[str], lines: list[str]) -> bool:
@@ -317,7 +323,7 @@ def _any_line(pattern: re.Pattern[str], lines: list[str]) -> bool:
 
 
 def _fires(name: str, lines: list[str], english: str) -> bool:
-    urgent = _any_line(_URGENT_RE, lines) or bool(_EN_URGENT.search(english))
+    urgent = _urgent(lines, english)
     if name == "overdose":
         if _any_line(_SKELETON["overdose_strong"], lines) or _EN_STRONG.search(english):
             return True
@@ -326,7 +332,7 @@ def _fires(name: str, lines: list[str], english: str) -> bool:
         )
         return mentioned and not planned(lines, english) and not _any_line(_SETTLED_RE, lines)
     if name == "emergency_numbers":
-        if _any_line(_CALLING_RE, lines) or _EN_CALLING.search(english):
+        if _calling(lines, english):
             return True
         named = _any_line(_SKELETON[name], lines) or bool(_ENGLISH[name].search(english))
         return named and urgent
