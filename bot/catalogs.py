@@ -68,7 +68,9 @@ def update(root: Path, langs: Sequence[str] = LANGS,
                         message.flags.discard("fuzzy")
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("wb") as fp:
-                write_po(fp, catalog, width=100, ignore_obsolete=True, include_previous=True)
+                # No "#| msgid" lines: Babel wraps a long previous msgid in the middle of a
+                # string, which msgfmt then rejects as a syntax error.
+                write_po(fp, catalog, width=100, ignore_obsolete=True)
             untranslated = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
             report.append(f"{path.relative_to(root)}: {len(catalog)} strings, "
                           f"{untranslated} to translate")

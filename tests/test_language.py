@@ -21,12 +21,15 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.datetimes import back_at
 from tests.conftest import ROOT
 
 LOCALES = ROOT / "locales"
@@ -46,8 +49,8 @@ _WHY = {
     "format": "flows/testing.yaml testing.hcv: '95% of' in the English reads as a %-format",
 }
 _NOT_YET = {
-    "glossary": "uk/bot uk/main uk/ost uk/pregnancy uk/prevention "
-                "ru/bot ru/main ru/ost ru/pregnancy ru/prevention",
+    "glossary": "uk/main uk/ost uk/pregnancy uk/prevention "
+                "ru/main ru/ost ru/pregnancy ru/prevention",
     "latin": "uk/pregnancy uk/prevention "
              "ru/pregnancy ru/prevention",
     "apostrophe": "uk/ost uk/pregnancy uk/prevention",
@@ -348,3 +351,44 @@ def test_catalog_passes_msgfmt_check(name: str) -> None:
                            str(_path(name))], capture_output=True, text=True)
     errors = [line for line in done.stderr.splitlines() if "warning:" not in line]
     assert done.returncode == 0, "\n".join(errors)
+
+
+# -- dates and times she reads ----------------------------------------------------------------
+BACK = {  # Tuesday 08:00 in Kyiv, consultants at 10:00: today, tomorrow, then Thursday ... Tuesday
+    "uk": ["сьогодні з 10:00", "завтра з 10:00", "в четвер з 10:00", "в п’ятницю з 10:00",
+           "в суботу з 10:00", "в неділю з 10:00", "в понеділок з 10:00", "у вівторок з 10:00"],
+    "ru": ["сегодня с 10:00", "завтра с 10:00", "в четверг с 10:00", "в пятницу с 10:00",
+           "в субботу с 10:00", "в воскресенье с 10:00", "в понедельник с 10:00",
+           "во вторник с 10:00"],
+    "en": ["today at 10:00", "tomorrow at 10:00", "on Thursday at 10:00", "on Friday at 10:00",
+           "on Saturday at 10:00", "on Sunday at 10:00", "on Monday at 10:00",
+           "on Tuesday at 10:00"],
+}
+ZONE = {"uk": "(час: Київ)", "ru": "(время: Киев)", "en": "(Kyiv time)"}
+
+
+@pytest.mark.parametrize("lang", sorted(BACK))
+def test_when_consultants_are_back_fits_the_sentence(world, lang: str) -> None:
+    """«…будуть на зв’язку в понеділок з 10:00 (час: Київ)», not «…понеділок 10:00 за
+    східноєвропейським стандартним часом»: the day in the case its sentence needs."""
+    kyiv = ZoneInfo("Europe/Kyiv")
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=kyiv)
+    tr = world.tr(lang)
+    got = [back_at(now.replace(hour=10) + timedelta(days=ahead), kyiv, now, tr)
+           for ahead in range(8)]
+    assert got == [f"{day} {ZONE[lang]}" for day in BACK[lang]]
+    sentence = tr.gettext("The consultants are not here right now. They will be back {when}. "
+                          "Write your question anyway: they will see it then. If you are in "
+                          "danger now, call the emergency numbers.").format(when=got[6])
+    assert {"uk": "на зв’язку в понеділок з 10:00 (час: Київ).",
+            "ru": "на связи в понедельник с 10:00 (время: Киев).",
+            "en": "back on Monday at 10:00 (Kyiv time)."}[lang] in sentence
+
+
+def test_when_is_counted_in_the_consultants_zone(world) -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    now = datetime(2026, 11, 27, 22, 30, tzinfo=UTC)  # Friday in UTC, Saturday in Moscow
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=moscow)
+    assert back_at(monday, moscow, now, world.tr("ru")) == "в понедельник с 09:00 (время: Москва)"
+    sunday = datetime(2026, 11, 29, 9, 0, tzinfo=moscow)
+    assert back_at(sunday, moscow, now, world.tr("uk")) == "завтра з 09:00 (час: Москва)"

@@ -292,7 +292,7 @@ class _Turn:
         sources = ", ".join(definition.sources)
         if definition.reviewed is None:
             return self.tr.gettext("Sources: {sources}").format(sources=sources)
-        date = format_date(definition.reviewed, format="medium", locale=self.tr.locale)
+        date = format_date(definition.reviewed, format="long", locale=self.tr.locale)
         return self.tr.gettext("Sources: {sources}. Checked: {date}").format(
             sources=sources, date=date)
 

@@ -32,10 +32,10 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.datetimes import back_at
 from bot.engine.replies import DeleteConversation, ForgetMe, HandOver, Reply
 from bot.engine.state import LANGS, State, Status
 from bot.errors import OptionError
@@ -181,9 +181,8 @@ class Relay:
         if quiet or hours is None or hours.is_open(now):
             return []
         tr = world.tr(state.lang or "en")
-        back = hours.next_open(now)
-        when = format_datetime(back, "EEEE HH:mm zzzz", tzinfo=hours.zone, locale=tr.locale)
-        text = tr.gettext("The consultants are not here right now. They will be back on "
+        when = back_at(hours.next_open(now), hours.zone, now, tr)
+        text = tr.gettext("The consultants are not here right now. They will be back "
                           "{when}. Write your question anyway: they will see it then. If you "
                           "are in danger now, call the emergency numbers.").format(when=when)
         buttons = [[InlineKeyboardButton(tr.gettext("🆘 Emergency numbers"),
