@@ -13,7 +13,6 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from bot.errors import OptionError
@@ -38,7 +37,9 @@ def _parser() -> _Parser:
         "--country", default="", type=str.upper, help="two letters, e.g. UA, RU; XX for another"
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per question")
-    parser.add_argument("--dir", help="project folder (default: the installed one)")
+    from bot.cli import add_data_option
+
+    add_data_option(parser)
     return parser
 
 
@@ -75,9 +76,9 @@ def ask_main(argv: Sequence[str], stdin: TextIO, stdout: TextIO) -> int:
     args = _parser().parse_args(list(argv))
     if args.country and not (len(args.country) == 2 and args.country.isalpha()):
         raise OptionError(f"--country must be two letters, e.g. UA, got {args.country!r}")
-    from bot.world import DEFAULT_ROOT, load_world
+    from bot.world import data_source, load_world
 
-    root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
+    root = data_source(args.data)[0]
     world, errors, _ = load_world(root)
     if world is None or world.index is None:
         for error in errors:

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 from bot import i18n
 from bot.engine.state import LANGS
 from bot.i18n_extract import flow_messages
-from bot.world import DEFAULT_ROOT
+from bot.world import data_root
 
 HEADER = "Podruga: translations. English is the source language."
 
@@ -79,13 +79,15 @@ def update(root: Path, langs: Sequence[str] = LANGS,
 
 def catalogs_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="podruga catalogs", description=__doc__)
-    parser.add_argument("--dir", help="project folder (default: the installed one)")
+    from bot.cli import add_data_option
+
+    add_data_option(parser)
     parser.add_argument("--lang", action="append", choices=LANGS,
                         help="only this language (repeatable)")
     parser.add_argument("--domain", action="append", default=[],
                         help="only this domain: a flow file's name, or 'bot' (repeatable)")
     args = parser.parse_args(argv)
-    root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
+    root = data_root(args.data)
     for line in update(root, args.lang or LANGS, args.domain):
         print(line)
     return 0

@@ -2,6 +2,12 @@
 
 ``main(argv)`` only dispatches; each command returns its exit status:
 0 fine, 1 problems found (``check``), 2 a bad option (``OptionError``).
+``podruga run`` has more (bot/telegram/run.py): 3 broken content, 75 a
+dependency is down.
+
+Every command that reads content takes ``--data DIR`` (``--dir`` is the old
+name); without it, ``PODRUGA_DATA``; without that, the shipped content
+(``bot.world.data_root``).
 """
 
 from __future__ import annotations
@@ -13,23 +19,35 @@ from datetime import date
 from pathlib import Path
 
 from bot.errors import OptionError
-from bot.world import DEFAULT_ROOT, load_world
+from bot.world import DATA_ENV, data_root, data_source, load_world
+
+DATA_HELP = (f"content folder with flows/, locales/, directory/ (default: ${DATA_ENV}, "
+             "else the content shipped with the program)")
 
 
 def _root(value: str | None) -> Path:
-    return Path(value).resolve() if value else DEFAULT_ROOT
+    return data_root(value)
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """``--data DIR`` (and its old name ``--dir``): which content folder to read."""
+    parser.add_argument("--data", "--dir", dest="data", metavar="DIR", help=DATA_HELP)
 
 
 def cmd_check(argv: Sequence[str]) -> int:
     """Check flows, catalogs and directory; print every problem as file:line."""
     parser = argparse.ArgumentParser(prog="podruga check", description=cmd_check.__doc__)
-    parser.add_argument("dir", nargs="?", help="project folder (default: the installed one)")
+    parser.add_argument("dir", nargs="?", help="content folder (same as --data)")
+    add_data_option(parser)
     parser.add_argument("--strict", action="store_true",
                         help="also fail on warnings (stale reviews, unverified entries)")
     args = parser.parse_args(argv)
     from bot.world import check_all
 
-    root = _root(args.dir)
+    if args.dir and args.data:
+        raise OptionError("give the content folder once: as DIR or as --data")
+    root = _root(args.dir or args.data)
+    print(f"content: {root} ({_why(args.dir or args.data)})")
     world, errors, issues = check_all(root, date.today())
     for error in errors:
         print(error)
@@ -50,11 +68,11 @@ def cmd_chat(argv: Sequence[str]) -> int:
     parser.add_argument("--lang", choices=("uk", "ru", "en"), default="")
     parser.add_argument("--country", default="", type=str.upper,
                         help="two letters, e.g. UA, RU; XX for another country")
-    parser.add_argument("--dir", help="project folder (default: the installed one)")
+    add_data_option(parser)
     args = parser.parse_args(argv)
     from bot.console import run_chat
 
-    world = _world_or_exit(_root(args.dir))
+    world = _world_or_exit(_root(args.data))
     interactive = sys.stdin.isatty()
     if interactive:
         print("Podruga chat. Type a number to tap a button, /menu, /exit, or a question. "
@@ -109,15 +127,47 @@ def cmd_catalogs(argv: Sequence[str]) -> int:
 def cmd_graph(argv: Sequence[str]) -> int:
     """Print the flows as a Mermaid diagram, generated from the loaded flows."""
     parser = argparse.ArgumentParser(prog="podruga graph", description=cmd_graph.__doc__)
-    parser.add_argument("--dir")
+    add_data_option(parser)
     args = parser.parse_args(argv)
-    world = _world_or_exit(_root(args.dir))
+    world = _world_or_exit(_root(args.data))
     print("flowchart LR")
     for step in world.flows.steps.values():
         node = step.id.replace(".", "_")
         for button in step.buttons:
             target = button.go.replace(".", "_").replace(":", "_").replace("+", "_")
             print(f'  {node} -->|"{button.label}"| {target}')
+    return 0
+
+
+def _why(option: str | None) -> str:
+    source = data_source(option)[1]
+    return {"--data": "from --data", DATA_ENV: f"from {DATA_ENV}"}.get(
+        source, "shipped with the program")
+
+
+def cmd_data(argv: Sequence[str]) -> int:
+    """Show which content folder is read, or copy the shipped one: data [copy DIR]."""
+    parser = argparse.ArgumentParser(prog="podruga data", description=(
+        "Without arguments: print the content folder the bot reads and why. "
+        "'copy DIR': copy the shipped flows/, locales/ and directory/ into DIR, "
+        f"for staff to edit; then point {DATA_ENV} (or --data) at DIR."))
+    parser.add_argument("action", nargs="?", choices=("copy",))
+    parser.add_argument("target", nargs="?", metavar="DIR")
+    add_data_option(parser)
+    args = parser.parse_args(argv)
+    if args.action is None:
+        root = _root(args.data)
+        print(f"{root} ({_why(args.data)})")
+        return 0
+    if not args.target:
+        raise OptionError("use 'podruga data copy DIR'")
+    from bot.world import copy_shipped
+
+    target = Path(args.target).expanduser().resolve()
+    for made in copy_shipped(target):
+        print(f"copied {made}")
+    print(f"now set {DATA_ENV}={target} (or pass --data {target}) and run "
+          f"'podruga check --data {target}'")
     return 0
 
 
@@ -144,6 +194,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "directory": cmd_directory,
     "catalogs": cmd_catalogs,
     "graph": cmd_graph,
+    "data": cmd_data,
     "bench": cmd_bench,
 }
 

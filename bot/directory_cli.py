@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from bot.cli import add_data_option
 from bot.errors import OptionError
 from bot.needs import NEEDS
 from bot.translator import Translator
+from bot.world import data_source
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("uk", "ru", "en")
 
 
@@ -72,7 +73,7 @@ def _find(argv: list[str], out: TextIO, err: TextIO) -> int:
     parser.add_argument("--radius", type=float, default=50, help="km around --near (default 50)")
     parser.add_argument("--lang", default="en", help="uk, ru or en (default en)")
     parser.add_argument("--json", action="store_true", help="one JSON object per service a line")
-    parser.add_argument("--dir", help="project folder (default: the installed one)")
+    add_data_option(parser)
     args = parser.parse_args(argv)
     if args.lang not in LANGS:
         raise OptionError(f"--lang must be uk, ru or en, not {args.lang!r}")
@@ -80,7 +81,7 @@ def _find(argv: list[str], out: TextIO, err: TextIO) -> int:
         raise OptionError("--radius must be more than 0 km")
     needs = _needs(args.need)
     near = _near(args.near) if args.near else None
-    root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
+    root = data_source(args.data)[0]
 
     from bot.directory import format_hours, load, render_card, render_hotline
 
@@ -166,13 +167,13 @@ def export_main(argv: list[str], out: TextIO | None = None, err: TextIO | None =
     parser = _Parser(prog="podruga directory export",
                      description="Write the directory as HSDS 3 JSON tables.")
     parser.add_argument("--hsds", required=True, metavar="DIR", help="folder to write into")
-    parser.add_argument("--dir", help="project folder (default: the installed one)")
+    add_data_option(parser)
     try:
         args = parser.parse_args(argv)
     except OptionError as exc:
         print(f"podruga directory export: {exc}", file=err)
         return 2
-    root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
+    root = data_source(args.data)[0]
     from bot.directory import export_hsds, load
 
     directory, errors, _issues = load(root / "directory")

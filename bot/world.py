@@ -4,12 +4,20 @@ the last good version.
 ``load_world(root)`` reads ``flows/``, ``locales/`` and ``directory/`` below
 ``root`` and builds the matcher index. Any error means no new world: a running
 bot's ``WorldHolder.reload()`` then keeps serving the one it had.
+
+Which folder is ``root`` (``data_root``): the ``--data`` option, else the
+``PODRUGA_DATA`` environment variable (staff's own edited copy), else the
+content shipped with the program: inside the installed package (the wheel
+puts it in ``bot/content/``, see setup.py), or the checkout's own folders when
+running from a checkout or an editable install.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import shutil
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -18,14 +26,70 @@ from typing import Any
 from bot import flows as flow_loader
 from bot import i18n
 from bot.engine.state import LANGS
-from bot.errors import DataError, Issue
+from bot.errors import DataError, Issue, OptionError
 from bot.flows import Flows
 from bot.i18n import Catalogs
 from bot.translator import Translator
 
 log = logging.getLogger("podruga.world")
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ("flows", "locales", "directory")  # the folders a data directory holds
+DATA_ENV = "PODRUGA_DATA"
+SOURCE_ROOT = Path(__file__).resolve().parent.parent  # a checkout (or an editable install)
+PACKAGED_ROOT = Path(__file__).resolve().parent / "content"  # a wheel's copy (setup.py)
+
+
+def shipped_root() -> Path:
+    """The content shipped with the program: the package's copy, or the checkout's."""
+    return PACKAGED_ROOT if (PACKAGED_ROOT / "flows").is_dir() else SOURCE_ROOT
+
+
+DEFAULT_ROOT = shipped_root()
+
+
+def data_source(option: str | None = None,
+                env: Mapping[str, str] | None = None) -> tuple[Path, str]:
+    """The content folder to read and why: (path, "--data" | "PODRUGA_DATA" | "shipped")."""
+    environ = os.environ if env is None else env
+    if option:
+        return Path(option).expanduser().resolve(), "--data"
+    configured = environ.get(DATA_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve(), DATA_ENV
+    return DEFAULT_ROOT, "shipped"
+
+
+def data_root(option: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The content folder to read; OptionError naming the folder when it holds no flows.
+
+    ``option`` is the ``--data`` option's value; without it ``PODRUGA_DATA``
+    names staff's own copy; without either, the shipped content is read.
+    """
+    root, source = data_source(option, env)
+    if not (root / "flows").is_dir():
+        where = "--data" if source == "--data" else f"{DATA_ENV}={root}"
+        raise OptionError(
+            f"{where}: {root} has no flows/ folder; a data folder holds flows/, locales/ "
+            f"and directory/ (make one with 'podruga data copy {root}')")
+    return root
+
+
+def copy_shipped(target: Path) -> list[Path]:
+    """Copy the shipped flows, locales and directory into ``target`` for staff to edit.
+
+    Refuses (OptionError) to overwrite a folder that is already there.
+    """
+    source = shipped_root()
+    made: list[Path] = []
+    for name in CONTENT:
+        if (target / name).exists():
+            raise OptionError(f"{target / name} already exists; nothing was copied")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in CONTENT:
+        shutil.copytree(source / name, target / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo"))
+        made.append(target / name)
+    return made
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,17 @@
 Long polling by default; ``--webhook URL`` serves the same Application behind a
 reverse proxy with Telegram's ``secret_token`` checked on every request. Both
 stop gracefully on SIGTERM (systemd's stop): updates in flight finish first.
+
+Exit status, for a service manager (deploy/podruga.service restarts on 75 and 1,
+never on 2 or 3):
+
+- 0: stopped (SIGTERM, Ctrl-C);
+- 2 (``EXIT_CONFIG``): a bad setting or option, or Telegram refused the token or
+  the webhook: a person must fix the configuration, restarting cannot help;
+- 3 (``EXIT_CONTENT``): broken flows, catalogs or directory (``file:line`` lines);
+- 75 (``EXIT_UNAVAILABLE``, EX_TEMPFAIL): the database or the Bot API cannot be
+  reached, or the webhook port is taken: try again later;
+- 1: anything else (a bug; Python's own status for an uncaught exception).
 """
 
 from __future__ import annotations
@@ -11,14 +22,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.config import load_settings
-from bot.errors import OptionError
-from bot.world import DEFAULT_ROOT, WorldHolder, load_world
+from bot.errors import OptionError, StoreError
+from bot.world import WorldHolder, data_root, load_world
 
 log = logging.getLogger("podruga.telegram")
 
@@ -28,11 +39,34 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # CPU as a reply). 50 ms is nothing to a person; long polling is unchanged when idle.
 POLL_INTERVAL = 0.05
 LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+EXIT_CONFIG = 2
+EXIT_CONTENT = 3
+EXIT_UNAVAILABLE = 75
+
+
+class NoLibraryTracebacks(logging.Filter):
+    """A library's error line keeps its words and the error's type, not the traceback.
+
+    PTB's start-up retry loop logs the exception with its message, and a refused
+    token's message quotes the token; other messages may quote her data.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.name.startswith("podruga"):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} error={type(error).__name__}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def configure_logging(level: str) -> None:
     """Plain key=value lines on stderr (journald adds the time in production too)."""
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, NoLibraryTracebacks) for f in handler.filters):
+            handler.addFilter(NoLibraryTracebacks())
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -46,7 +80,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="address the webhook server binds (default 127.0.0.1, "
                              "behind a reverse proxy)")
     parser.add_argument("--port", type=int, default=8443, help="webhook port (default 8443)")
-    parser.add_argument("--dir", help="project folder with flows/, locales/, directory/")
+    parser.add_argument("--data", "--dir", dest="data", metavar="DIR",
+                        help="content folder with flows/, locales/, directory/ (default: "
+                             "$PODRUGA_DATA, else the content shipped with the program)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser.parse_args(list(argv))
@@ -67,25 +103,54 @@ def run_main(argv: Sequence[str]) -> int:
     settings = load_settings()
     configure_logging(args.log_level)
     path = webhook_path(args.webhook) if args.webhook else ""
-    root = Path(args.dir).resolve() if args.dir else DEFAULT_ROOT
+    root = data_root(args.data)
     world, errors, issues = load_world(root)
     if world is None:
         for error in errors:
             print(error, file=sys.stderr)
-        print(f"podruga: {len(errors)} problem(s) in the content; fix them and start again",
-              file=sys.stderr)
-        return 1
+        print(f"podruga: {len(errors)} problem(s) in the content in {root}; fix them and "
+              "start again", file=sys.stderr)
+        return EXIT_CONTENT
+    log.info("content root=%s steps=%d", root, len(world.flows.steps))
     for issue in issues:
         log.warning("content_warning %s", issue)
     from bot.telegram.app import build_application
 
     app = build_application(settings, WorldHolder(world))
-    if args.webhook:
-        log.info("serving webhook listen=%s port=%d", args.listen, args.port)
-        app.run_webhook(listen=args.listen, port=args.port, url_path=path,
-                        webhook_url=args.webhook, secret_token=settings.webhook_secret,
-                        allowed_updates=ALLOWED_UPDATES)
-    else:
-        log.info("serving long_polling")
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL)
+    try:
+        if args.webhook:
+            log.info("serving webhook listen=%s port=%d", args.listen, args.port)
+            app.run_webhook(listen=args.listen, port=args.port, url_path=path,
+                            webhook_url=args.webhook, secret_token=settings.webhook_secret,
+                            allowed_updates=ALLOWED_UPDATES)
+        else:
+            log.info("serving long_polling")
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL)
+    except Exception as exc:  # noqa: BLE001 - each kind becomes its exit status
+        code, why = start_failure(exc)
+        log.error("start_failed exit=%d error=%s", code, type(exc).__name__)
+        print(f"podruga: {why}", file=sys.stderr)
+        return code
     return 0
+
+
+def start_failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and one line for an error that stopped the bot from serving.
+
+    Messages are ours or the store's (which hold no personal data); a Bot API
+    error's text is Telegram's reason, and the transport keeps the token out of it.
+    """
+    if isinstance(exc, InvalidToken):
+        return EXIT_CONFIG, ("Telegram refused TELEGRAM_BOT_TOKEN: copy it again from "
+                             "@BotFather (not retrying)")
+    if isinstance(exc, StoreError):
+        return EXIT_UNAVAILABLE, f"{exc} (retry later)"
+    if isinstance(exc, NetworkError):  # also TimedOut: Telegram or the network is down
+        return EXIT_UNAVAILABLE, f"the Bot API cannot be reached: {exc} (retry later)"
+    if isinstance(exc, RetryAfter | Conflict):  # flood control; an old instance still polling
+        return EXIT_UNAVAILABLE, f"Telegram asked to wait: {exc} (retry later)"
+    if isinstance(exc, TelegramError):  # BadRequest (e.g. the webhook URL), Forbidden, ...
+        return EXIT_CONFIG, f"Telegram refused to start the bot: {exc} (not retrying)"
+    if isinstance(exc, OSError):  # the webhook port is taken, the network is not up yet
+        return EXIT_UNAVAILABLE, f"cannot serve: {exc.strerror or exc} (retry later)"
+    raise exc
