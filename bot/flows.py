@@ -35,6 +35,9 @@ from bot.needs import NEEDS
 from bot.yamlsrc import Node, NodeList
 
 SPECIAL_FILES = ("topics.yaml", "sources.yaml")
+# Replies to greetings and thanks: reached by typing, not by buttons, and stating no facts,
+# so they need neither a button that leads to them nor sources.
+CONVERSATION_TOPICS = frozenset({"smalltalk"})
 # Steps the engine opens by itself (commands, first contact), so no button need lead to them.
 ROOT_STEPS = ("main.menu", "main.welcome", "main.help", "main.privacy", "crisis.start")
 ACTIONS = ("exit", "forget", "human", "leave", "language", "country", "location")
@@ -259,7 +262,7 @@ class _FileReader:
             self.error(body.line_of("reviewed"),
                        f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", where)
             reviewed = None
-        if topics:
+        if topics and not set(topics) <= CONVERSATION_TOPICS:
             if not sources:
                 self.error(body.line, "an answer needs 'sources': where its facts come from", where)
             if reviewed is None and "reviewed" not in body:
@@ -529,7 +532,8 @@ def _cross_check(
                     f"unknown source {source!r}: add it to flows/sources.yaml"
                     f"{_hint(source, sources)}", where))
     for step in steps.values():
-        if step.id not in reached:
+        typed_only = bool(step.topics) and set(step.topics) <= CONVERSATION_TOPICS and step.ask
+        if step.id not in reached and not typed_only:
             errors.append(DataError(step.path, step.line,
                 "no button leads to this step, so nobody can reach it",
                 f"step {step.id.split('.', 1)[1]!r}"))

@@ -1,4 +1,6 @@
-"""Tests of bot.matching and `podruga ask`: each robustness item with real examples."""
+"""Tests of bot.matching and `podruga ask`: the front end piece by piece, then the matcher
+on the shipped content, with messages written for these tests (never copied into `ask`
+phrases or examples: a test that the model was trained on would prove nothing)."""
 
 from __future__ import annotations
 
@@ -7,174 +9,28 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
+import yaml
 
-from bot.matching import Entry, Index, Match
-from bot.matching.index import CONFIDENT, FAIR, SUGGEST, SURE, _is_stop
+from bot.matching import Entry, Examples, Index
+from bot.matching.index import SURE
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
+from bot.matching.reader import _is_stop
 from bot.matching.translit import skeleton, to_cyrillic
 
-ENTRIES = (
-    Entry(
-        "ost.pregnancy",
-        ("ost_pregnancy",),
-        {
-            "ru": (
-                "можно ли метадон при беременности",
-                "зпт и беременность",
-                "беременна на метадоне что будет с ребенком",
-            ),
-            "uk": ("чи можна метадон при вагітності", "вагітна на замісній терапії"),
-            "en": ("methadone during pregnancy", "can I stay on OST while pregnant"),
-        },
-    ),
-    Entry(
-        "ost.russia",
-        ("ost_russia",),
-        {
-            "ru": ("в россии нет зпт что делать", "метадон в россии запрещен"),
-            "uk": ("в росії немає замісної терапії",),
-            "en": ("no OST in Russia what can I do",),
-        },
-    ),
-    Entry(
-        "ost.what",
-        ("ost_what",),
-        {
-            "ru": ("что такое зпт", "что такое метадон", "как работает бупренорфин"),
-            "uk": ("що таке замісна терапія", "як діє бупренорфін"),
-            "en": ("what is OST", "what is methadone"),
-        },
-    ),
-    Entry(
-        "ost.start",
-        ("ost_start",),
-        {
-            "ru": ("как попасть на программу зпт", "какие документы нужны для зпт"),
-            "uk": ("як потрапити на програму ЗПТ", "які документи потрібні для ЗПТ"),
-            "en": ("how to get on OST", "what documents do I need for OST"),
-        },
-    ),
-    Entry(
-        "ost.stop",
-        ("ost_what",),
-        {
-            "ru": ("как слезть с бупренорфина", "врач хочет снять с метадона"),
-            "uk": ("як злізти з бупренорфіну",),
-            "en": ("how to come off buprenorphine",),
-        },
-    ),
-    Entry(
-        "testing.hiv_where",
-        ("hiv_test_where",),
-        {
-            "ru": ("где сдать тест на вич", "где провериться на вич бесплатно"),
-            "uk": ("де здати тест на ВІЛ", "де безкоштовно перевіритися на ВІЛ"),
-            "en": ("where can I get an HIV test",),
-        },
-    ),
-    Entry(
-        "testing.hcv",
-        ("hcv",),
-        {
-            "ru": ("лечение гепатита с", "где лечить гепатит"),
-            "uk": ("лікування гепатиту С",),
-            "en": ("hepatitis C treatment",),
-        },
-    ),
-    Entry(
-        "prevention.pep",
-        ("pep",),
-        {
-            "ru": ("порвался презерватив что делать", "что такое пэп"),
-            "uk": ("порвався презерватив", "що таке ПКП"),
-            "en": ("the condom broke", "what is PEP"),
-        },
-    ),
-    Entry(
-        "prevention.prep",
-        ("prep",),
-        {
-            "ru": ("где получить преп", "таблетки чтобы не заразиться вич заранее"),
-            "uk": ("де отримати ДКП",),
-            "en": ("where to get PrEP",),
-        },
-    ),
-    Entry(
-        "rights.police",
-        ("rights_police",),
-        {
-            "ru": ("задержала полиция что делать", "имеет ли право полиция обыскивать"),
-            "uk": ("затримала поліція",),
-            "en": ("the police stopped me",),
-        },
-    ),
-    Entry(
-        "crisis.naloxone",
-        ("overdose",),
-        {
-            "ru": ("где взять налоксон", "купить налоксон в аптеке"),
-            "uk": ("де взяти налоксон",),
-            "en": ("where to get naloxone",),
-        },
-    ),
-    Entry(
-        "crisis.overdose",
-        ("overdose",),
-        {
-            "ru": ("передоз что делать",),
-            "uk": ("передозування що робити",),
-            "en": ("overdose what to do",),
-        },
-        crisis=True,
-    ),
-    Entry(
-        "crisis.violence",
-        ("violence",),
-        {"ru": ("муж бьет",), "uk": ("чоловік б'є",), "en": ("my partner hits me",)},
-        crisis=True,
-    ),
-    Entry(
-        "crisis.assault",
-        ("assault",),
-        {"ru": ("меня изнасиловали",), "uk": ("мене згвалтували",), "en": ("I was raped",)},
-        crisis=True,
-    ),
-    Entry(
-        "crisis.emergency",
-        ("emergency_numbers",),
-        {"ru": ("номер скорой",), "uk": ("номер швидкої",), "en": ("ambulance number",)},
-        crisis=True,
-    ),
-    Entry(
-        "main.human",
-        ("human",),
-        {
-            "ru": ("поговорить с консультантом",),
-            "uk": ("поговорити з консультантом",),
-            "en": ("talk to a person",),
-        },
-        titles={"en": "Talk to a person"},
-    ),
-    Entry(
-        "main.privacy",
-        ("privacy",),
-        {"ru": ("это анонимно?",), "uk": ("це анонімно?",), "en": ("is this anonymous",)},
-        titles={"ru": "Конфиденциальность", "uk": "Приватність", "en": "Privacy"},
-    ),
-)
+DATA = Path(__file__).resolve().parent.parent / "bot" / "matching" / "data"
 
 
 @pytest.fixture(scope="module")
-def index() -> Index:
-    return Index.build(ENTRIES)
+def index(world: Any) -> Index:
+    return world.index
 
 
-def step_of(index: Index, text: str) -> str | None:
-    return index.match(text).step
+def topics_of(world: Any, step: str | None) -> tuple[str, ...]:
+    return tuple(world.flows.steps[step].topics) if step in world.flows.steps else ()
 
 
 # -- the pieces --------------------------------------------------------------------------
@@ -232,217 +88,188 @@ def test_keyboard_layout_both_ways() -> None:
     assert cyrillic_to_latin("ьуерфвщту") == "methadone"
 
 
-# -- matching: each robustness item ---------------------------------------------------------
+# -- answers: each robustness item -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("text", "step"),
+    ("text", "topic"),
     [
         # plain, three languages
-        ("можно ли метадон при беременности", "ost.pregnancy"),
-        ("чи можна метадон при вагітності", "ost.pregnancy"),
-        ("can I take methadone when pregnant", "ost.pregnancy"),
+        ("чи можна лишатися на метадоні коли вагітна", "ost_pregnancy"),
+        ("можно ли оставаться на метадоне беременной", "ost_pregnancy"),
+        ("can i keep taking methadone now that i'm pregnant", "ost_pregnancy"),
         # case and ё/е, і/и folding
-        ("МОЖНО ЛИ МЕТАДОН ПРИ БЕРЕМЕННОСТИ", "ost.pregnancy"),
-        ("чи можна метадон при вагитности", "ost.pregnancy"),
-        # repeated letters
-        ("беременнаааа метадооон", "ost.pregnancy"),
-        # missing spaces
-        ("можнометадон при беременности", "ost.pregnancy"),
-        ("можнометадонпрполовинебеременности", "ost.pregnancy"),  # several words stuck
+        ("МОЖНО ЛИ ОСТАВАТЬСЯ НА МЕТАДОНЕ БЕРЕМЕННОЙ", "ost_pregnancy"),
+        # repeated letters and misspellings
+        ("беременнаааа на метадооонее можно?", "ost_pregnancy"),
+        ("где здать тэст на вич бесплатна", "hiv_test_where"),
         # transliteration, several schemes
-        ("mozhno li metadon pri beremennosti", "ost.pregnancy"),
-        ("mojno li metadon pri beremennosti", "ost.pregnancy"),
-        ("chy mozhna metadon pry vagitnosti", "ost.pregnancy"),
-        ("de zdaty test na vil", "testing.hiv_where"),
-        ("gde sdat' test na vi4", "testing.hiv_where"),
-        # keyboard layout slips
-        ("vtnflfjy ghb ,thtvtyyjcnb", "ost.pregnancy"),
-        ("ult clfnm ntcn yf dbx", "testing.hiv_where"),  # где сдать тест на вич
-        ("xnj nfrjt g'g", "prevention.pep"),  # что такое пэп: the apostrophe key is э
-        # misspellings
-        ("метадн при беремености", "ost.pregnancy"),
-        ("где здать тэст на вич", "testing.hiv_where"),
-        ("лечение гипатита", "testing.hcv"),
+        ("mozhno li ostavatsya na metadone beremennoy", "ost_pregnancy"),
+        ("de bezkoshtovno zdaty test na vil", "hiv_test_where"),
+        ("gde sdat' test na vi4 anonimno", "hiv_test_where"),
+        # keyboard layout slip: где сдать тест на вич
+        ("ult clfnm ntcn yf dbx", "hiv_test_where"),
         # slang and abbreviations
-        ("врач говорит надо слезть с бупры", "ost.stop"),
-        ("зт при беременности", "ost.pregnancy"),
-        ("где сдать тест на спид", "testing.hiv_where"),
-        ("де здати тест на СНІД", "testing.hiv_where"),
-        ("что такое ПЭП", "prevention.pep"),
-        ("що таке ПКП", "prevention.pep"),
-        ("где взять ДКП", "prevention.prep"),
-        ("менты задержали", "rights.police"),
-        # morphology: inflected forms the phrases do not contain
-        ("беременной можно на метадоне?", "ost.pregnancy"),
-        ("вагітним можна метадон?", "ost.pregnancy"),
-        # surzhyk: Russian and Ukrainian mixed
-        ("шо таке замісна терапія", "ost.what"),
-        ("можна метадон при беременности", "ost.pregnancy"),
-        # a Russian city or Crimea means Russia, where OST is banned
-        ("живу в Москве, метадона тут нет", "ost.russia"),
-        ("i'm in moscow and there is no methadone", "ost.russia"),
-        ("в Криму закрили замісну", "ost.russia"),
-        # titles are matchable too
-        ("privacy", "main.privacy"),
-        ("приватність", "main.privacy"),
+        ("хочу поступово зіскочити з бупри", "ost_what"),
+        ("менты загребли на улице, что мне можно не подписывать", "rights_police"),
+        # surzhyk
+        ("шо таке замісна терапія і як вона робить", "ost_what"),
+        # the core group: mothers on OST
+        ("i am pregnant and on methadone, should i stop", "ost_pregnancy"),
+        ("using heroin and just found out im pregnant", "preg_using"),
     ],
 )
-def test_answers(index: Index, text: str, step: str) -> None:
+def test_answers(world: Any, index: Index, text: str, topic: str) -> None:
     match = index.match(text)
-    assert match.step == step, match
+    assert topic in topics_of(world, match.step), match
     assert not match.crisis
 
 
-def test_sure_answers_come_alone_modest_ones_with_runners_up(index: Index) -> None:
-    for text in ("можно ли метадон при беременности",  # an ask phrase, word for word
-                 "mozhno li metadon pri beremennosti"):  # and transliterated
-        sure = index.match(text)
-        assert sure.score >= SURE and sure.suggestions == (), text
-    modest = index.match("где взять ДКП")
-    assert CONFIDENT <= modest.score < SURE, modest
-    assert modest.step == "prevention.prep" and modest.suggestions
-    assert modest.step not in modest.suggestions
+def test_a_sure_answer_comes_alone(index: Index) -> None:
+    match = index.match("чи можна лишатися на метадоні коли вагітна")
+    assert match.score >= SURE and match.suggestions == ()
 
 
-def test_nothing_close_gives_nothing(index: Index) -> None:
-    for text in ("как приготовить борщ", "asdfgh qwerty", "", "   ", "!!!", "погода завтра"):
-        match = index.match(text)
-        assert match == Match(None, match.score, False, ()), text
-        assert match.score < 0.3
+def test_a_long_story_is_answered_on_its_question(world: Any, index: Index) -> None:
+    story = ("Мне 30, я на метадоне уже четыре года, всё стабильно, работаю. Родила три "
+             "недели назад, малыш в порядке. Можно ли мне кормить его грудью?")
+    assert "ost_breastfeeding" in topics_of(world, index.match(story).step)
 
 
-def test_unsure_offers_up_to_three_suggestions_best_first(index: Index) -> None:
-    # Three known words lost among many unknown ones: PrEP, PEP and testing all fit a little.
-    match = index.match("вич профилактика соседка кошка собака")
-    assert match.step is None
-    assert match.suggestions == ("prevention.prep", "prevention.pep", "testing.hiv_where")
-    assert SUGGEST <= match.score < FAIR
-    assert not match.crisis
-
-
-def test_a_fair_match_answers_and_offers_the_runners_up(index: Index) -> None:
-    match = index.match("вич")  # testing fits best, PrEP a little
-    assert match.step == "testing.hiv_where"
-    assert match.suggestions == ("prevention.prep",)
-    assert FAIR <= match.score
-    assert not match.crisis
-
-
-def test_a_question_about_naloxone_is_not_a_crisis(index: Index) -> None:
-    for text in (
-        "где купить налоксон впрок",
-        "де купити налоксон заздалегідь",
-        "where can I buy naloxone just in case",
-    ):
-        match = index.match(text)
-        assert not match.crisis, text
-        assert match.step == "crisis.naloxone", text
-
-
-# -- crisis -------------------------------------------------------------------------------
+# -- not ours, and small talk --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("text", "step"),
+    "text",
+    ["как приготовить борщ", "how much is bitcoin today", "/foo", "asdfgh qwerty", "",
+     "   ", "!!!", "погода завтра во львове", "🙃🙃🙃", "https://t.me/somechannel", "4815"],
+)
+def test_what_is_not_ours_gets_no_answer(index: Index, text: str) -> None:
+    match = index.match(text)
+    assert match.step is None and not match.crisis, match
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["спасибо большое", "дякую вам", "ок", "who are you", "ты бот?", "привіт", "bye!",
+     "are you there"],
+)
+def test_small_talk_is_answered_as_small_talk(world: Any, index: Index, text: str) -> None:
+    match = index.match(text)
+    assert topics_of(world, match.step) == ("smalltalk",), match
+
+
+# -- crisis ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
     [
-        ("передоз шо робить", "crisis.overdose"),
-        ("подруга не дышит", "crisis.overdose"),
-        ("він не дихає після дози", "crisis.overdose"),
-        ("ona ne dyshit pomogite", "crisis.overdose"),
-        ("she is not breathing", "crisis.overdose"),
-        ("my friend overdosed", "crisis.overdose"),
-        ("губы синие и не просыпается", "crisis.overdose"),
-        ("ПЕРЕДОЗ!!!", "crisis.overdose"),
-        ("gthtljp", "crisis.overdose"),  # передоз on the Latin layout
-        ("peredoz 4to delat", "crisis.overdose"),
-        ("без сознания после метадона", "crisis.overdose"),
-        ("муж избил меня", "crisis.violence"),
-        ("чоловік б'є мене", "crisis.violence"),
-        ("chelovik bje mene", "crisis.violence"),
-        ("he hits me", "crisis.violence"),
-        ("угрожает убить", "crisis.violence"),
-        ("меня изнасиловали", "crisis.assault"),
-        ("мене зґвалтували вчора", "crisis.assault"),
-        ("menya iznasilovali", "crisis.assault"),
-        ("I was raped last night", "crisis.assault"),
-        ("заставил заниматься сексом", "crisis.assault"),
-        ("вызвать скорую", "crisis.emergency"),
-        ("call an ambulance", "crisis.emergency"),
-        ("їй погано після дози, не ворушиться", "crisis.overdose"),
-        ("friend took too much and is gasping", "crisis.overdose"),
-        ("myfriendisnotbreathing", "crisis.overdose"),
-        ("він погрожує сокирою", "crisis.violence"),
-        ("я заперлась в туалете, он ломится в дверь", "crisis.violence"),
-        ("on menja bjot", "crisis.violence"),
-        ("he keeps kicking me", "crisis.violence"),
-        ("викликайте швидку терміново", "crisis.emergency"),
-        ("срочно номер скорой", "crisis.emergency"),
-        ("вчера изнасиловали, что делать", "crisis.assault"),
-        # overdose wins over another crisis in the same message
-        ("его избили и он не дышит", "crisis.overdose"),
-        ("ОН ЛОМАЕТ ДВЕРЬ В ВАННУЮ", "crisis.violence"),
-        ("сказал что убьет, он уже идет", "crisis.violence"),
-        ("він знову бити буде сьогодні", "crisis.violence"),
-        ("мент заставил переспать", "crisis.assault"),
-        ("мене пустили по колу вчора", "crisis.assault"),
-        ("need ambulance fast, whats the number", "crisis.emergency"),
-        ("номершвидкоїтерміново", "crisis.emergency"),  # no spaces at all
-        ("мене зігвалтували годину тому", "crisis.assault"),  # a long word the index lacks
-        # from the fresh tuning set (tests/data/tuneset3)
-        ("ve; ,mtn gjvjubnt", "crisis.violence"),  # муж бьет помогите, on the Latin layout
-        ("муж бʼєт, щас на кухні, я боюся", "crisis.violence"),
-        ("bojusja shcho vin mene sjogodni vbje", "crisis.violence"),
-        ("чоловік перебрав, синіє", "crisis.overdose"),
-        ("допоможітьвінломитьсявдверізножем", "crisis.violence"),
-        ("клієнт зняв презерватив і зробив силою, вчора ввечері", "crisis.assault"),
-        ("в отделе мусор заставил меня с ним, это было час назад", "crisis.assault"),
-        # from the next fresh tuning set (tests/data/tuneset4)
-        ("on menya ub'yot, stoit pod dver'yu s nojom", "crisis.violence"),
-        ("my friend over those and dont wake up what to do", "crisis.overdose"),
-        ("Мєнт заставив мене в машині... Це було годину тому. Куди мені?", "crisis.assault"),
+        ("подруга не дихає після дози", "overdose"),
+        ("ona ne dyshit, chto delat", "overdose"),
+        ("my friend is turning blue and won't wake up", "overdose"),
+        ("ПЕРЕДОЗ!!! ПОМОГИТЕ", "overdose"),
+        ("чоловік б'є мене зараз, я замкнулась у ванній", "violence"),
+        ("he is hitting me and says he will kill me", "violence"),
+        ("меня изнасиловали этой ночью", "assault"),
+        ("срочно вызовите скорую", "emergency_numbers"),
     ],
 )
-def test_crisis_first_with_no_suggestions(index: Index, text: str, step: str) -> None:
+def test_urgent_messages_reach_their_crisis_step_flagged(
+    world: Any, index: Index, text: str, topic: str
+) -> None:
     match = index.match(text)
-    assert match == Match(step, 1.0, True, ()), text
+    assert match.crisis and match.suggestions == (), match
+    assert topic in topics_of(world, match.step), match
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "как избежать передоза",
-        "где купить налоксон впрок",
-        "что такое налоксон",
-        "метадон при беременности",
-        "где шелтер для женщин",
-        "порвался презерватив",
-        "полиция задержала",
-        "изнасиловали десять лет назад, нужен психолог",
-        "I was raped years ago and still cannot sleep",
-        "є шось тільки для жінок?",
-        "как составить план безопасности если муж бьет",
-        "чи можна передознутись, хочу знати заздалегідь",
-        "как понять что передоз, хочу знать заранее",
-        "як колоти налоксон",
-        "overdose signs and symptoms",
-        "изнасиловали в прошлом году, еще можно к врачу?",
-        "мене зґвалтували, вже пів року пройшло, де психолог",
-        "він як вип'є лупить мене, це ж не норм?",
-        "это считается изнасилованием если я была пьяная?",
-        "признаки передозировки",
-        "только вышла с зоны, боюсь что передознусь если сорвусь, как быть",
-        "подруга передознулась, її відкачали, зараз все нормально. що їй робити далі?",
-        "синие таблетки что это",
-        "skoko nado naloksona shob vidkachat, odnoi ampuly hvatit?",
-        "чи обовязково йти в поліцію щоб отримати допомогу після згвалтуваня",
-        "менти заставляють мене підписать протокол, шо делать",
-        "куди колоти налоксон, в ногу чи в руку",
-        "where do you inject narcan, arm or leg",
+        "как не передознуться после перерыва",
+        "де купити налоксон про запас",
+        "what are the signs of an overdose",
+        "у меня умерла кошка",
+        "мене згвалтували багато років тому, де знайти психолога",
+        "какой номер скорой в Казахстане",
+        "як скласти план безпеки, якщо чоловік п'є",
     ],
 )
-def test_questions_are_not_crises(index: Index, text: str) -> None:
+def test_calm_questions_are_not_crises(index: Index, text: str) -> None:
     assert not index.match(text).crisis
+
+
+def test_safety_wins_over_another_intent(world: Any, index: Index) -> None:
+    match = index.match("где сдать тест на вич, и еще подруга не дышит")
+    assert match.crisis and "overdose" in topics_of(world, match.step)
+
+
+def _rules() -> list[dict[str, Any]]:
+    return yaml.safe_load((DATA / "safety_net.yaml").read_text(encoding="utf-8"))["rules"]
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: "+".join(r["topics"]))
+def test_every_safety_net_rule_fires_and_holds_back_as_its_examples_say(
+    index: Index, rule: dict[str, Any]
+) -> None:
+    assert rule["must_fire"] and rule["must_not_fire"], "every rule needs both kinds"
+    for text in rule["must_fire"]:
+        fired = index.safety_net(text)
+        assert fired is not None and fired.topics == frozenset(rule["topics"]), text
+    for text in rule["must_not_fire"]:
+        fired = index.safety_net(text)
+        assert fired is None or fired.topics != frozenset(rule["topics"]), text
+
+
+def test_the_examples_and_the_rules_are_few_and_in_data_files() -> None:
+    examples = yaml.safe_load((DATA / "crisis_examples.yaml").read_text(encoding="utf-8"))
+    assert set(examples) == {"urgent", "calm"}
+    assert len(_rules()) <= 10
+
+
+# -- training and the cache ----------------------------------------------------------------
+
+TOY = (
+    Entry("ost.what", ("ost_what",), {"ru": ("что такое метадон", "как работает зпт"),
+                                      "en": ("what is methadone",)}),
+    Entry("testing.hiv", ("hiv_test_where",), {"ru": ("где сдать тест на вич",),
+                                               "en": ("where to get an hiv test",)}),
+)
+
+
+def test_without_crisis_steps_nothing_is_a_crisis() -> None:
+    toy = Index.build(TOY, Examples(not_ours=("рецепт борща",)))
+    assert not toy.match("передоз, не дышит").crisis
+    assert toy.match("где тест на вич").step == "testing.hiv"
+
+
+def test_a_cached_model_answers_as_the_trained_one(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.matching import model
+
+    monkeypatch.setenv("PODRUGA_CACHE", str(tmp_path))
+    examples = Examples(not_ours=("рецепт борща", "погода завтра"))
+    model._memo.clear()
+    trained = Index.build(TOY, examples)
+    assert len(list(tmp_path.glob("matcher-*.npz"))) == 1
+    model._memo.clear()
+    cached = Index.build(TOY, examples)
+    for text in ("что такое метадон", "где тест на вич", "погода"):
+        assert trained.match(text) == cached.match(text)
+
+
+def test_an_unwritable_cache_costs_only_time(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.matching import model
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("PODRUGA_CACHE", str(blocked))
+    model._memo.clear()
+    assert Index.build(TOY, Examples()).match("что такое метадон").step == "ost.what"
+
+
+# -- purity and privacy -----------------------------------------------------------------------
 
 
 def _strings_in(value: object, depth: int = 0) -> set[str]:
@@ -464,71 +291,39 @@ def _strings_in(value: object, depth: int = 0) -> set[str]:
     return found
 
 
-def test_nothing_she_typed_stays_in_memory_unless_it_reads_as_a_content_word() -> None:
-    import bot.matching.crisis
+def test_nothing_she_typed_stays_in_memory_unless_it_reads_as_a_content_word(
+    index: Index,
+) -> None:
     import bot.matching.index
+    import bot.matching.model
     import bot.matching.morphology
     import bot.matching.normalise
+    import bot.matching.reader
     import bot.matching.translit
 
-    index = Index.build(ENTRIES)
-    private = ("оксана", "петренко", "0501234567", "zhytomyrska", "квартира")
+    private = ("оксана", "петренко", "0501234567", "lisova")  # not words of the content
     for _ in range(2):
         index.match("меня зовут Оксана Петренко, номер 0501234567, беременна на метадоне")
-        index.match("ya zhyvu na zhytomyrska 5 kvartyra 12, zpt")
-    kept = _strings_in(index)
+        index.match("ya zhyvu na vulytsi lisova 5 kvartyra 12, zpt")
+    kept = _strings_in(index._reader)
     for word in private:
         keys = {word, skeleton(word), skeleton(to_cyrillic(word))}
         assert not keys & kept, word
-    assert "беременна" in kept or "метадоне" in kept  # content words may be remembered
     # and no module keeps a memo of what it was called with
     for module in (bot.matching.index, bot.matching.translit, bot.matching.morphology,
-                   bot.matching.normalise, bot.matching.crisis):
+                   bot.matching.normalise, bot.matching.reader, bot.matching.model):
         memos = [n for n, f in vars(module).items() if hasattr(f, "cache_info")]
         assert memos in ([], ["_stemmers", "_ukrainian"]), (module.__name__, memos)
-
-
-def test_without_crisis_steps_the_lexicon_stays_quiet() -> None:
-    plain = Index.build([e for e in ENTRIES if not e.crisis])
-    assert not plain.match("передоз").crisis
-
-
-# -- a real person ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "хочу поговорить с живым человеком",
-        "можна з живою людиною?",
-        "I want to talk to a real person",
-        "soedinite s operatorom",
-    ],
-)
-def test_asking_for_a_person(index: Index, text: str) -> None:
-    match = index.match(text)
-    assert match.human, text
-    assert match.step == "main.human"
-
-
-# -- purity and privacy -----------------------------------------------------------------------
 
 
 def test_import_is_light_and_pure() -> None:
     code = (
         "import sys; import bot.matching; "
-        "bad = {'telegram', 'yaml', 'aiosqlite', 'asyncpg', 'pymorphy3'} & set(sys.modules); "
-        "print(sorted(bad))"
+        "bad = {'telegram', 'yaml', 'aiosqlite', 'asyncpg', 'pymorphy3', 'sklearn'} "
+        "& set(sys.modules); print(sorted(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_matching_keeps_nothing_she_typed(index: Index) -> None:
-    secret = "zzqxsecretword"
-    index.match(f"метадон {secret} при беременности")
-    for name in Index.__slots__:
-        assert secret not in repr(getattr(index, name))
 
 
 def test_index_is_built_not_constructed() -> None:
@@ -539,45 +334,26 @@ def test_index_is_built_not_constructed() -> None:
 # -- podruga ask --------------------------------------------------------------------------------
 
 
-def _fake_world(index: Index) -> SimpleNamespace:
-    steps = {e.step: SimpleNamespace(topics=e.topics) for e in ENTRIES}
-    return SimpleNamespace(index=index, flows=SimpleNamespace(steps=steps))
-
-
 def test_ask_json_one_object_per_line_in_order(
-    index: Index, monkeypatch: pytest.MonkeyPatch
+    world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bot.world
     from bot.ask_cli import ask_main
 
-    monkeypatch.setattr(bot.world, "load_world", lambda root: (_fake_world(index), [], []))
-    stdin = io.StringIO(
-        "передоз шо робить\nвич профилактика соседка кошка собака\nкак приготовить борщ\n"
-        "mozhno li metadon pri beremennosti\nвич\n"
-    )
+    monkeypatch.setattr(bot.world, "load_world", lambda root: (world, [], []))
+    stdin = io.StringIO("подруга не дихає\nкак приготовить борщ\nспасибо большое\n"
+                        "mozhno li ostavatsya na metadone beremennoy\n")
     stdout = io.StringIO()
     assert ask_main(["--lang", "uk", "--json"], stdin, stdout) == 0
     rows = [json.loads(line) for line in stdout.getvalue().splitlines()]
-    assert [r["q"] for r in rows] == [
-        "передоз шо робить",
-        "вич профилактика соседка кошка собака",
-        "как приготовить борщ",
-        "mozhno li metadon pri beremennosti",
-        "вич",
-    ]
-    assert rows[0] == {
-        "q": "передоз шо робить",
-        "step": "crisis.overdose",
-        "topics": ["overdose"],
-        "score": 1.0,
-        "crisis": True,
-        "suggestions": [],
-    }
-    assert rows[1]["step"] is None and rows[1]["suggestions"]
-    assert all(set(s) == {"step", "topics"} for s in rows[1]["suggestions"])
-    assert rows[2]["step"] is None and rows[2]["suggestions"] == []
-    assert rows[3]["step"] == "ost.pregnancy" and rows[3]["topics"] == ["ost_pregnancy"]
-    assert rows[4]["step"] == "testing.hiv_where" and rows[4]["suggestions"]  # a fair answer
+    assert [r["q"] for r in rows] == ["подруга не дихає", "как приготовить борщ",
+                                      "спасибо большое",
+                                      "mozhno li ostavatsya na metadone beremennoy"]
+    assert rows[0]["crisis"] is True and "overdose" in rows[0]["topics"]
+    assert rows[0]["suggestions"] == []
+    assert rows[1]["step"] is None and rows[1]["suggestions"] == []
+    assert rows[2]["topics"] == ["smalltalk"]
+    assert rows[3]["topics"] == ["ost_pregnancy"]
 
 
 def test_ask_rejects_bad_options() -> None:

@@ -1,0 +1,372 @@
+"""The learned part of understanding: features of a reading, and linear models over them.
+
+Theory of operation. A reading (reader.py) becomes a sparse bag of features: the content
+word keys she used (with how sure each reading is), pairs of neighbouring keys ("не
+дихає" is not "дихає"), and character n-grams of her words' spelling skeletons, which
+catch the endings, typos and words the content never had ("умереть" shares grams
+with "умерла", "помереть"). Features are weighted by TF-IDF (sublinear counts, L2
+norm), as scikit-learn's TfidfTransformer does.
+
+Two linear models are trained from labelled texts with scikit-learn when the content is
+loaded: the *answer model* (one class per answer step, plus NOT_OURS for out-of-scope
+messages) and the *urgency model* (urgent now vs. not). Their confidences are calibrated:
+the answer model's scores go through a softmax whose temperature is fitted on a held-out
+fifth of the phrases; the urgency model's score goes through a sigmoid fitted on a
+held-out fifth (Platt scaling), and its threshold is set there for recall first
+(`URGENT_RECALL`).
+
+At match time nothing of scikit-learn runs: a model is a few numpy arrays, and scoring is
+a sum over the rows of her features. Trained models are cached on disk by a hash of what
+they were trained from (content phrases, examples, this module's MODEL_VERSION), so a
+restart with unchanged content loads in milliseconds; a cache that cannot be written
+costs only time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.matching.reader import Reading
+
+log = logging.getLogger(__name__)
+
+# Bump when features or training change: cached models of an older version are not used.
+MODEL_VERSION = "3"
+NOT_OURS = "_not_ours"
+NGRAMS = (3, 4)
+# The urgency threshold is the highest that still finds this share of held-out urgent
+# texts, within these bounds: missing a crisis is the worst error the bot can make.
+URGENT_RECALL = 0.97
+URGENT_THRESHOLD_BOUNDS = (0.05, 0.5)
+ANSWER_C = 0.5  # LinearSVC regularisation (higher fits the phrases more tightly)
+URGENT_C = 0.5
+SVC_TOL = 1e-2  # stopping tolerance: tighter costs seconds at start and changed no answer
+_MEMO_MAX = 4
+MIN_SAMPLES = 2  # a feature must occur in this many training texts to be kept
+
+
+def features(reading: Reading) -> dict[str, float]:
+    """The sparse features of one reading (see the module docstring)."""
+    found: dict[str, float] = {}
+    firsts: list[str] = []
+    for token in reading.tokens:
+        for key, sure in token.items():
+            name = "w:" + key
+            found[name] = max(found.get(name, 0.0), sure)
+        firsts.append(min(token))
+    for left, right in zip(firsts, firsts[1:], strict=False):
+        found[f"b:{left}|{right}"] = 1.0
+    for line in reading.lines:
+        padded = f" {line} "
+        for n in NGRAMS:
+            for i in range(len(padded) - n + 1):
+                gram = "c:" + padded[i : i + n]
+                found[gram] = found.get(gram, 0.0) + 1.0
+    words = len(reading.tokens) + reading.unknown
+    # how much of her text the content has no word for, in quarters: binary, like the rest
+    share = round(4 * reading.unknown / words) if words else 4
+    found[f"unknown:{share}"] = 1.0
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    """A trained linear model: scores = tfidf(features) @ coef + intercept."""
+
+    classes: tuple[str, ...]
+    columns: Mapping[str, int]  # feature name -> row of coef
+    idf: np.ndarray  # (n_features,)
+    coef: np.ndarray  # (n_features, n_classes), float32
+    intercept: np.ndarray  # (n_classes,)
+    temperature: float  # softmax(scores * temperature) is the calibrated probability
+    threshold: float = 0.5  # the urgency model's decision threshold on P(urgent)
+
+    def probabilities(self, found: Mapping[str, float]) -> np.ndarray:
+        """Calibrated probability of each class, in the order of `classes`."""
+        rows: list[int] = []
+        values: list[float] = []
+        for name, value in found.items():
+            row = self.columns.get(name)
+            if row is not None and value > 0:
+                rows.append(row)
+                values.append(1.0 + math.log(value) if value >= 1 else value)
+        scores = self.intercept.astype(np.float64)
+        if rows:
+            index = np.array(rows, dtype=np.intp)
+            x = np.array(values) * self.idf[index]
+            norm = float(np.sqrt(x @ x))
+            if norm > 0:
+                scores = scores + (x / norm) @ self.coef[index]
+        scaled = scores * self.temperature
+        scaled -= scaled.max()
+        exp = np.exp(scaled)
+        return np.asarray(exp / exp.sum())
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """The answer model and the urgency model (None when the content has no crisis step)."""
+
+    answer: LinearModel
+    urgent: LinearModel | None
+
+
+# -- training (scikit-learn is imported only here) ----------------------------------------
+
+
+def _held_out(labels: Sequence[str]) -> np.ndarray:
+    """A deterministic fifth of each label's samples (every fifth), for calibration."""
+    seen: dict[str, int] = {}
+    mask = np.zeros(len(labels), dtype=bool)
+    for i, label in enumerate(labels):
+        seen[label] = seen.get(label, 0) + 1
+        mask[i] = seen[label] % 5 == 0
+    return mask
+
+
+@dataclass(frozen=True, slots=True)
+class _Matrix:
+    """Training samples as a TF-IDF weighted sparse matrix, with its feature names."""
+
+    names: tuple[str, ...]
+    idf: np.ndarray
+    rows: Any  # scipy.sparse.csr_matrix, L2-normalised rows
+
+    def subset(self, mask: np.ndarray) -> Any:
+        return self.rows[np.flatnonzero(mask)]
+
+
+def _vectorise(samples: Sequence[Mapping[str, float]]) -> _Matrix:
+    """TF-IDF over the samples' features (sublinear counts, smooth idf, L2 rows).
+
+    The same weighting as scikit-learn's TfidfTransformer(sublinear_tf=True), built
+    directly: DictVectorizer cost seconds on the content's phrases. A feature seen in
+    only one sample is dropped (MIN_SAMPLES): it cannot generalise, and it slows training.
+    """
+    from scipy.sparse import csr_matrix
+
+    seen: dict[str, int] = {}
+    for sample in samples:
+        for name in sample:
+            seen[name] = seen.get(name, 0) + 1
+    names = tuple(sorted(n for n, count in seen.items() if count >= MIN_SAMPLES))
+    column = {name: i for i, name in enumerate(names)}
+    indptr, indices, data = [0], [], []
+    for sample in samples:
+        for name, value in sample.items():
+            i = column.get(name)
+            if i is not None and value > 0:
+                indices.append(i)
+                data.append(1.0 + math.log(value) if value >= 1 else value)
+        indptr.append(len(indices))
+    counts = np.array([seen[n] for n in names], dtype=np.float64)
+    idf = np.log((1 + len(samples)) / (1 + counts)) + 1.0
+    matrix = csr_matrix((np.array(data), np.array(indices, dtype=np.int32),
+                         np.array(indptr, dtype=np.int64)), shape=(len(samples), len(names)))
+    matrix = matrix.multiply(idf).tocsr()
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    matrix = csr_matrix(matrix.multiply(1.0 / norms[:, None]))
+    return _Matrix(names, idf, matrix)
+
+
+def _as_linear(matrix: _Matrix, classes: Sequence[str], coef: np.ndarray,
+               intercept: np.ndarray, temperature: float, threshold: float = 0.5) -> LinearModel:
+    return LinearModel(
+        classes=tuple(classes),
+        columns={name: i for i, name in enumerate(matrix.names)},
+        idf=matrix.idf,
+        coef=np.ascontiguousarray(coef.T, dtype=np.float32),
+        intercept=np.asarray(intercept, dtype=np.float64),
+        temperature=temperature,
+        threshold=threshold,
+    )
+
+
+def _fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The softmax temperature that minimises the held-out negative log-likelihood."""
+    best, best_loss = 1.0, math.inf
+    for temperature in np.geomspace(0.5, 50, 60):
+        scaled = scores * temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_p = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        loss = -float(log_p[np.arange(len(truth)), truth].mean())
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
+
+
+def train_answer(samples: Sequence[Mapping[str, float]], labels: Sequence[str]) -> LinearModel:
+    """The answer model: LinearSVC, one class per label, softmax temperature calibrated."""
+    from sklearn.svm import LinearSVC
+
+    classes = sorted(set(labels))
+    code = {label: i for i, label in enumerate(classes)}
+    y = np.array([code[label] for label in labels])
+    matrix = _vectorise(samples)
+    held = _held_out(labels)
+    temperature = 1.0
+    if held.any() and len(set(y[~held])) == len(classes):
+        model = LinearSVC(C=ANSWER_C, tol=SVC_TOL).fit(matrix.subset(~held), y[~held])
+        scores = np.asarray(model.decision_function(matrix.subset(held)))
+        if scores.ndim == 1:  # two classes: sklearn gives one column
+            scores = np.stack([-scores, scores], axis=1) / 2
+        temperature = _fit_temperature(scores, y[held])
+    model = LinearSVC(C=ANSWER_C, tol=SVC_TOL).fit(matrix.rows, y)
+    coef, intercept = np.asarray(model.coef_), np.asarray(model.intercept_)
+    if len(classes) == 2:
+        coef, intercept = np.vstack([-coef, coef]) / 2, np.concatenate([-intercept, intercept]) / 2
+    return _as_linear(matrix, classes, coef, intercept, temperature)
+
+
+def _fit_platt(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: a, b with sigmoid(a * score + b) fitted to held-out truths."""
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=1e4).fit(scores.reshape(-1, 1), truth)
+    return float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
+
+
+def train_urgent(samples: Sequence[Mapping[str, float]], urgent: Sequence[bool]) -> LinearModel:
+    """The urgency model: a linear SVM with Platt-calibrated probability, and a threshold
+    set on a held-out fifth so that URGENT_RECALL of urgent texts reach it."""
+    from sklearn.svm import LinearSVC
+
+    y = np.array(urgent, dtype=int)
+    matrix = _vectorise(samples)
+    held = _held_out([str(u) for u in urgent])
+    low, high = URGENT_THRESHOLD_BOUNDS
+    threshold, slope, offset = high, 1.0, 0.0
+    if held.any() and y[held].any() and len(set(y[~held])) == 2:
+        model = LinearSVC(C=URGENT_C, tol=SVC_TOL, class_weight="balanced")
+        model.fit(matrix.subset(~held), y[~held])
+        scores = np.asarray(model.decision_function(matrix.subset(held)))
+        slope, offset = _fit_platt(scores, y[held])
+        p = 1 / (1 + np.exp(-(slope * scores + offset)))
+        positives = np.sort(p[y[held] == 1])
+        # the threshold below which at most (1 - URGENT_RECALL) of urgent texts fall
+        cut = positives[int(math.floor((1 - URGENT_RECALL) * len(positives)))]
+        threshold = float(min(high, max(low, cut - 1e-6)))
+    model = LinearSVC(C=URGENT_C, tol=SVC_TOL, class_weight="balanced").fit(matrix.rows, y)
+    w, b = np.asarray(model.coef_)[0] * slope, float(model.intercept_[0]) * slope + offset
+    coef = np.stack([np.zeros_like(w), w])  # softmax of (0, s) is the sigmoid of s
+    return _as_linear(matrix, ("calm", "urgent"), coef, np.array([0.0, b]), 1.0, threshold)
+
+
+# -- the cache -----------------------------------------------------------------------------
+
+_memo: dict[str, Models] = {}
+
+
+def training_hash(parts: Sequence[tuple[str, ...]]) -> str:
+    """A hash of everything the models are trained from, and of the model code's version."""
+    digest = hashlib.sha256(MODEL_VERSION.encode())
+    for part in parts:
+        digest.update("\x1f".join(part).encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:24]
+
+
+def cache_dir() -> Path | None:
+    """Where trained models are kept: $PODRUGA_CACHE, else the user's cache directory."""
+    chosen = os.environ.get("PODRUGA_CACHE")
+    if chosen == "":
+        return None  # PODRUGA_CACHE= (empty) turns the disk cache off
+    if chosen:
+        return Path(chosen)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("podruga"))
+
+
+def _save(path: Path, models: Models) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    for name, model in (("answer", models.answer), ("urgent", models.urgent)):
+        if model is None:
+            continue
+        arrays[f"{name}_classes"] = np.array(model.classes)
+        arrays[f"{name}_columns"] = np.array(list(model.columns))
+        arrays[f"{name}_idf"] = model.idf
+        arrays[f"{name}_coef"] = model.coef
+        arrays[f"{name}_intercept"] = model.intercept
+        arrays[f"{name}_numbers"] = np.array([model.temperature, model.threshold])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, **arrays)
+    partial.replace(path)  # a crash never leaves half a model under the real name
+
+
+def _load(path: Path) -> Models:
+    with np.load(path, allow_pickle=False) as data:
+
+        def one(name: str) -> LinearModel | None:
+            if f"{name}_classes" not in data:
+                return None
+            temperature, threshold = (float(v) for v in data[f"{name}_numbers"])
+            return LinearModel(
+                classes=tuple(str(c) for c in data[f"{name}_classes"]),
+                columns={str(c): i for i, c in enumerate(data[f"{name}_columns"].tolist())},
+                idf=data[f"{name}_idf"],
+                coef=data[f"{name}_coef"],
+                intercept=data[f"{name}_intercept"],
+                temperature=temperature,
+                threshold=threshold,
+            )
+
+        answer = one("answer")
+        if answer is None:
+            raise ValueError("no answer model in the file")
+        return Models(answer, one("urgent"))
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    """What the two models learn from: features with answer labels, and urgency flags."""
+
+    samples: Sequence[Mapping[str, float]]
+    labels: Sequence[str]
+    urgent_samples: Sequence[Mapping[str, float]]
+    urgent: Sequence[bool]
+
+
+def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
+    """The models for this training data: from memory, from the disk cache, or trained.
+
+    ``training`` is called only when the models must be trained: reading thousands of
+    phrases is most of the cost of a start with a cold cache.
+    """
+    if key in _memo:
+        return _memo[key]
+    folder = cache_dir()
+    path = folder / f"matcher-{key}.npz" if folder is not None else None
+    models: Models | None = None
+    if path is not None and path.exists():
+        try:
+            models = _load(path)
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("matcher cache unreadable, training again: %s", type(error).__name__)
+    if models is None:
+        data = training()
+        answer = train_answer(data.samples, data.labels)
+        urgent_model = (train_urgent(data.urgent_samples, data.urgent) if any(data.urgent)
+                        else None)
+        models = Models(answer, urgent_model)
+        if path is not None:
+            try:
+                _save(path, models)
+            except OSError as error:
+                log.info("matcher cache not written (%s): training again next start",
+                         type(error).__name__)
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[key] = models
+    return models
