@@ -43,6 +43,10 @@ RUNNER_UP = 0.06  # a runner-up or suggestion needs at least this probability
 # to the overdose steps; with the answer model's word, 1.5% of calm questions are crises.
 URGENT_ALONE = 0.3
 CRISIS_SHARE = 0.3
+# ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
+# sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
+CALM_SURE = 0.8
+URGENT_SURE = 0.7
 MAX_SUGGESTIONS = 3
 # A sentence of a longer message is read on its own from this many characters of message up.
 SPLIT_FROM = 60
@@ -224,10 +228,7 @@ class Index:
         urgency = 0.0
         if self._models.urgent is not None and self._crisis_by_topic:
             urgency = max(float(self._models.urgent.probabilities(f)[1]) for f in found)
-        urgent = (rule is not None and rule.urgent) or (
-            self._models.urgent is not None
-            and (urgency >= URGENT_ALONE or (urgency >= self._models.urgent.threshold and max(
-                float(p[self._crisis_classes].sum()) for p in probabilities) >= CRISIS_SHARE)))
+        urgent = (rule is not None and rule.urgent) or self._urgent(urgency, probabilities)
         if urgent and self._crisis_by_topic:
             return Match(self._crisis_step(probabilities, rule), max(urgency, 0.5), True, ())
         if rule is not None:  # not urgent, but the topic is decided: its best step
@@ -237,6 +238,19 @@ class Index:
             if step is not None:
                 return Match(step, 1.0, False, ())
         return self._answer(parts, probabilities)
+
+    def _urgent(self, urgency: float, probabilities: Sequence[np.ndarray]) -> bool:
+        """The models' word on urgency (see URGENT_ALONE, CRISIS_SHARE, CALM_SURE)."""
+        if self._models.urgent is None or urgency < self._models.urgent.threshold:
+            return False
+        whole = probabilities[0]
+        top, top_p = self._top(whole)
+        entry = self._class_entry[top]
+        calm_and_sure = top_p >= CALM_SURE and entry is not None and not entry.crisis
+        if calm_and_sure and urgency < URGENT_SURE:
+            return False
+        return urgency >= URGENT_ALONE or max(
+            float(p[self._crisis_classes].sum()) for p in probabilities) >= CRISIS_SHARE
 
     def _best_of(self, probabilities: Sequence[np.ndarray], accept: Any) -> str | None:
         best, best_p = None, -1.0
