@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.engine.events import COMMANDS
 from bot.engine.state import LANGS
 from bot.store import Keyring, open_store
-from bot.telegram import handlers
+from bot.telegram import handlers, peers
 from bot.telegram.handlers import RUNTIME, STAFF_COMMANDS, Runtime
 from bot.telegram.render import Blocked, GaveUp, call
 from bot.telegram.transport import READ_TIMEOUT, AiohttpRequest
@@ -107,6 +107,8 @@ async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def post_init(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.bot_data[RUNTIME]
     rt.store = await open_store(rt.store_location)
+    if rt.cluster is not None:  # several instances: /reload reaches all (peers.py)
+        await peers.join(rt.cluster, rt.holder.reload)
     await set_commands(app.bot, rt.holder)
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge, interval=PURGE_EVERY_SECONDS,
@@ -119,15 +121,21 @@ async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     if rt.store is not None:
         await rt.store.close()
         rt.store = None
+    if rt.cluster is not None:
+        await rt.cluster.close()
     log.info("bot_stopped")
 
 
-def rate_limiter_for(settings: Settings) -> AIORateLimiter:  # type: ignore[type-arg]
+def rate_limiter_for(settings: Settings,
+                     cluster: peers.Cluster | None = None) -> BaseRateLimiter:  # type: ignore[type-arg]
     """Telegram's pacing (30 messages a second, 20 a minute per group), or none at all.
 
+    With PostgreSQL (``cluster``) the budget is shared by every instance (peers.py).
     Unpaced is for a local Bot API server only: the benchmark would otherwise
     measure Telegram's limit instead of the bot.
     """
+    if settings.paced and cluster is not None:
+        return peers.SharedRateLimiter(cluster, settings.secret)
     if settings.paced:
         return AIORateLimiter(max_retries=1)
     return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=1)
@@ -150,6 +158,7 @@ def build_application(
     runtime = Runtime(settings=settings, holder=holder,
                       keyring=keyring or Keyring(settings.secret),
                       store_location=store_location or settings.db, clock=clock)
+    runtime.cluster = peers.cluster_for(runtime.store_location)
     app = (
         ApplicationBuilder()
         .token(settings.token)
@@ -159,7 +168,7 @@ def build_application(
         .get_updates_request(AiohttpRequest(pool_size=1))
         .defaults(Defaults(protect_content=True, parse_mode=ParseMode.HTML))
         # One retry after a 429, as Telegram asks; the limiter also paces all sends.
-        .rate_limiter(rate_limiter or rate_limiter_for(settings))
+        .rate_limiter(rate_limiter or rate_limiter_for(settings, runtime.cluster))
         .concurrent_updates(concurrent_updates)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

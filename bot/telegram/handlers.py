@@ -59,6 +59,7 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     store: Store | None = None
     relay: Any = None  # bot.telegram.handover.Relay when PODRUGA_STAFF_CHAT is set
+    cluster: Any = None  # bot.store.cluster.Cluster with PostgreSQL: the other instances
     _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
 
     @contextlib.asynccontextmanager
@@ -235,8 +236,12 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             lines = ["Reload refused; still serving the last good content. Problems:"]
             lines += [str(e) for e in errors[:40]]
         else:
+            from bot.telegram.peers import announce_reload
+
+            told = await announce_reload(rt.cluster)
             lines = [f"Reloaded: {len(rt.holder.world.flows.steps)} steps, "
-                     f"{len(issues)} warning(s)."]
+                     f"{len(issues)} warning(s)." + (" Other instances reload too." if told
+                                                     else "")]
             lines += [f"{i} (warning)" for i in issues[:20]]
         text = "\n".join(lines)
     else:
