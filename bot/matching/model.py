@@ -92,20 +92,19 @@ class LinearModel:
 
     def probabilities(self, found: Mapping[str, float]) -> np.ndarray:
         """Calibrated probability of each class, in the order of `classes`."""
-        rows: list[int] = []
-        values: list[float] = []
-        for name, value in found.items():
-            row = self.columns.get(name)
-            if row is not None and value > 0:
-                rows.append(row)
-                values.append(1.0 + math.log(value) if value >= 1 else value)
+        columns = self.columns
+        rows = np.fromiter((columns.get(name, -1) for name in found), np.intp, len(found))
+        values = np.fromiter(found.values(), np.float64, len(found))
+        known = (rows >= 0) & (values > 0)
+        rows, values = rows[known], values[known]
         scores = self.intercept.astype(np.float64)
-        if rows:
-            index = np.array(rows, dtype=np.intp)
-            x = np.array(values) * self.idf[index]
+        if len(rows):
+            # sublinear counts as in training; a near-miss reading (< 1) counts as its sureness
+            x = np.where(values >= 1, 1.0 + np.log(np.maximum(values, 1.0)), values)
+            x *= self.idf[rows]
             norm = float(np.sqrt(x @ x))
             if norm > 0:
-                scores = scores + (x / norm) @ self.coef[index]
+                scores = scores + (x / norm) @ self.coef[rows]
         scaled = scores * self.temperature
         scaled -= scaled.max()
         exp = np.exp(scaled)
