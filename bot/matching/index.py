@@ -48,6 +48,9 @@ CRISIS_SHARE = 0.3
 CALM_SURE = 0.8
 URGENT_SURE = 0.7
 MAX_SUGGESTIONS = 3
+# The urgency model weighs the hand-written urgent and calm examples (data/) this many
+# times a content phrase: they are written to mark the line between the two.
+EXAMPLE_WEIGHT = 3.0
 # A sentence of a longer message is read on its own from this many characters of message up.
 SPLIT_FROM = 60
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -177,7 +180,9 @@ class Index:
             samples = [model.features(self._reader.read(text)) for _, _, text in labelled]
             labels = [label for label, _, _ in labelled]
             calm = [model.features(self._reader.read(text)) for text in examples.calm]
-            return model.TrainingSet(samples, labels, samples + calm, urgent + [False] * len(calm))
+            weights = [EXAMPLE_WEIGHT if lang == "" else 1.0 for _, lang, _ in labelled]
+            return model.TrainingSet(samples, labels, samples + calm, urgent + [False] * len(calm),
+                                     weights + [EXAMPLE_WEIGHT] * len(calm))
 
         key = model.training_hash(
             [tuple(x for row in labelled for x in row), examples.calm,

@@ -40,7 +40,7 @@ from bot.matching.reader import Reading
 log = logging.getLogger(__name__)
 
 # Bump when features or training change: cached models of an older version are not used.
-MODEL_VERSION = "3"
+MODEL_VERSION = "4"
 NOT_OURS = "_not_ours"
 NGRAMS = (3, 4)
 # The urgency threshold is the highest that still finds this share of held-out urgent
@@ -235,19 +235,21 @@ def _fit_platt(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
 
 
-def train_urgent(samples: Sequence[Mapping[str, float]], urgent: Sequence[bool]) -> LinearModel:
+def train_urgent(samples: Sequence[Mapping[str, float]], urgent: Sequence[bool],
+                 weights: Sequence[float]) -> LinearModel:
     """The urgency model: a linear SVM with Platt-calibrated probability, and a threshold
     set on a held-out fifth so that URGENT_RECALL of urgent texts reach it."""
     from sklearn.svm import LinearSVC
 
     y = np.array(urgent, dtype=int)
+    w = np.array(weights, dtype=np.float64)
     matrix = _vectorise(samples)
     held = _held_out([str(u) for u in urgent])
     low, high = URGENT_THRESHOLD_BOUNDS
     threshold, slope, offset = high, 1.0, 0.0
     if held.any() and y[held].any() and len(set(y[~held])) == 2:
         model = LinearSVC(C=URGENT_C, tol=SVC_TOL, class_weight="balanced")
-        model.fit(matrix.subset(~held), y[~held])
+        model.fit(matrix.subset(~held), y[~held], sample_weight=w[~held])
         scores = np.asarray(model.decision_function(matrix.subset(held)))
         slope, offset = _fit_platt(scores, y[held])
         p = 1 / (1 + np.exp(-(slope * scores + offset)))
@@ -255,7 +257,8 @@ def train_urgent(samples: Sequence[Mapping[str, float]], urgent: Sequence[bool])
         # the threshold below which at most (1 - URGENT_RECALL) of urgent texts fall
         cut = positives[int(math.floor((1 - URGENT_RECALL) * len(positives)))]
         threshold = float(min(high, max(low, cut - 1e-6)))
-    model = LinearSVC(C=URGENT_C, tol=SVC_TOL, class_weight="balanced").fit(matrix.rows, y)
+    model = LinearSVC(C=URGENT_C, tol=SVC_TOL, class_weight="balanced")
+    model.fit(matrix.rows, y, sample_weight=w)
     w, b = np.asarray(model.coef_)[0] * slope, float(model.intercept_[0]) * slope + offset
     coef = np.stack([np.zeros_like(w), w])  # softmax of (0, s) is the sigmoid of s
     return _as_linear(matrix, ("calm", "urgent"), coef, np.array([0.0, b]), 1.0, threshold)
@@ -335,6 +338,7 @@ class TrainingSet:
     labels: Sequence[str]
     urgent_samples: Sequence[Mapping[str, float]]
     urgent: Sequence[bool]
+    urgent_weights: Sequence[float]  # the hand-written boundary examples count more
 
 
 def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
@@ -356,8 +360,8 @@ def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
     if models is None:
         data = training()
         answer = train_answer(data.samples, data.labels)
-        urgent_model = (train_urgent(data.urgent_samples, data.urgent) if any(data.urgent)
-                        else None)
+        urgent_model = (train_urgent(data.urgent_samples, data.urgent, data.urgent_weights)
+                        if any(data.urgent) else None)
         models = Models(answer, urgent_model)
         if path is not None:
             try:

@@ -1,0 +1,45 @@
+"""The question sets that measure the matcher do not leak into what it learns from.
+
+A question that is also an `ask` phrase or a matcher example (word for word, or the same
+words in another spelling: the reader's skeleton line) is answered from memory, and the
+figures it feeds are inflated. The devset must hold none; the blind sets none of five
+words or more (a lone "привет" or "who are you" is what every writer writes). The tuning
+sets are tuned on by design and not checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.matching.index import shipped_examples
+
+DATA = Path(__file__).resolve().parent / "data"
+MEASURES = {"devset.yaml": 1, "blind5": 5, "blind6": 5}  # set -> words from which it counts
+
+
+def _questions(name: str) -> list[dict[str, Any]]:
+    path = DATA / name
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    return [q for f in files for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]]
+
+
+@pytest.fixture(scope="module")
+def learned(world: Any) -> set[str]:
+    read = world.index._reader.read
+    texts = [p for e in world.index.entries for ps in e.phrases.values() for p in ps]
+    texts += [t for e in world.index.entries for t in e.titles.values()]
+    examples = shipped_examples()
+    texts += [*examples.not_ours, *examples.calm, *(t for v in examples.urgent.values() for t in v)]
+    return {read(t).lines[0] for t in texts}
+
+
+@pytest.mark.parametrize("name", sorted(MEASURES))
+def test_no_measuring_question_is_learned(world: Any, learned: set[str], name: str) -> None:
+    read = world.index._reader.read
+    leaked = [q["q"] for q in _questions(name)
+              if len(q["q"].split()) >= MEASURES[name] and read(q["q"]).lines[0] in learned]
+    assert leaked == []
