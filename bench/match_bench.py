@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 from bot.matching import Entry, Index, Match  # noqa: E402
 from bot.world import load_world  # noqa: E402
 
-
 REPEATS = 3  # each question is timed this many times; its fastest run counts
 
 
