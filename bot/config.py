@@ -18,6 +18,7 @@ from bot.errors import OptionError
 from bot.store import default_location
 from bot.store.keys import MIN_SECRET_BYTES
 
+STAFF_LANGS = ("en", "uk", "ru")  # the catalogs' languages; English is the source
 TELEGRAM_API = "https://api.telegram.org/bot"  # python-telegram-bot's own default base_url
 _MAKE_ONE = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
@@ -37,6 +38,7 @@ class Settings:
     case_key: bytes | None = field(default=None, repr=False)
     webhook_secret: str = field(default="", repr=False)
     consultant_hours: str = ""
+    staff_lang: str = "en"  # the language of what the bot tells staff (hand-over, /reload, /stats)
     paced: bool = True  # False only for a local Bot API server (benchmarks): no 30/s pacing
 
 
@@ -113,6 +115,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
     if hook and not _WEBHOOK_SECRET.match(hook):
         problems.append("PODRUGA_WEBHOOK_SECRET may hold only letters, digits, _ and -, "
                         "at most 256 of them")
+    staff_lang = env.get("PODRUGA_STAFF_LANG", "").strip().lower() or "en"
+    if staff_lang not in STAFF_LANGS:
+        problems.append(f"PODRUGA_STAFF_LANG must be one of {', '.join(STAFF_LANGS)} (the "
+                        f"language of the staff group's notices), not {staff_lang!r}")
     pacing = env.get("PODRUGA_PACING", "").strip().lower() or "telegram"
     if pacing not in ("telegram", "off"):
         problems.append(f"PODRUGA_PACING must be 'telegram' (the default) or 'off', not {pacing!r}")
@@ -129,5 +135,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
         case_key=case_key,
         webhook_secret=hook or webhook_secret(secret),
         consultant_hours=env.get("PODRUGA_CONSULTANT_HOURS", "").strip(),
+        staff_lang=staff_lang,
         paced=pacing == "telegram",
     )

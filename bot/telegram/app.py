@@ -180,7 +180,8 @@ def build_application(
         from bot.telegram.handover import Relay, parse_hours
 
         runtime.relay = Relay(settings.staff_chat, CaseCipher(settings.case_key),
-                              parse_hours(settings.consultant_hours))
+                              parse_hours(settings.consultant_hours),
+                              staff=lambda: holder.world.tr(settings.staff_lang))
     else:
         # No staff chat: the engine must say so instead of opening a case nobody reads.
         holder.world = replace(holder.world, handover=False)

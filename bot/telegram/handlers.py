@@ -232,31 +232,40 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if name == "reload":
         errors, issues = rt.holder.reload()
         log.info("staff_reload errors=%d warnings=%d", len(errors), len(issues))
+        tr = rt.holder.world.tr(rt.settings.staff_lang)  # after the reload: its catalogs
         if errors:
-            lines = ["Reload refused; still serving the last good content. Problems:"]
+            lines = [tr.pgettext("staff", "Reload refused; still serving the last good "
+                                 "content. Problems:")]
             lines += [str(e) for e in errors[:40]]
         else:
             from bot.telegram.peers import announce_reload
 
             told = await announce_reload(rt.cluster)
-            lines = [f"Reloaded: {len(rt.holder.world.flows.steps)} steps, "
-                     f"{len(issues)} warning(s)." + (" Other instances reload too." if told
-                                                     else "")]
-            lines += [f"{i} (warning)" for i in issues[:20]]
+            lines = [tr.npgettext("staff", "Reloaded: {steps} steps, {n} warning.",
+                                  "Reloaded: {steps} steps, {n} warnings.", len(issues)).format(
+                steps=len(rt.holder.world.flows.steps), n=len(issues))
+                + (" " + tr.pgettext("staff", "Other instances reload too.") if told else "")]
+            lines += [tr.pgettext("staff", "{problem} (warning)").format(problem=i)
+                      for i in issues[:20]]
         text = "\n".join(lines)
     else:
+        tr = rt.holder.world.tr(rt.settings.staff_lang)
         since = rt.clock().date() - timedelta(days=STATS_DAYS)
         rows = await rt.live_store().stats(since)
         log.info("staff_stats rows=%d", len(rows))
         totals: dict[str, list[int]] = {}
         for row in rows:
-            total = totals.setdefault(row.topic or "(not understood)", [0, 0])
+            total = totals.setdefault(
+                row.topic or tr.pgettext("staff", "(not understood)"), [0, 0])
             total[0] += row.questions
             total[1] += row.unanswered
-        lines = [f"Questions in the last {STATS_DAYS} days (topic: asked / unanswered):"]
+        lines = [tr.npgettext("staff", "Questions in the last {n} day (topic: asked / "
+                              "unanswered):", "Questions in the last {n} days (topic: asked / "
+                              "unanswered):", STATS_DAYS).format(n=STATS_DAYS)]
         lines += [f"{topic}: {q} / {u}" for topic, (q, u) in sorted(
             totals.items(), key=lambda item: -item[1][0])]
-        text = "\n".join(lines) if rows else "No questions counted yet."
+        text = ("\n".join(lines) if rows else
+                tr.pgettext("staff", "No questions counted yet."))
     with contextlib.suppress(GaveUp, Blocked):
         await call("sendMessage", lambda: context.bot.send_message(
             message.chat_id, html.escape(text[:4000], quote=False)))

@@ -14,7 +14,9 @@ days. Quick exit deletes the case's relayed messages from the staff group
 where this process still knows their ids, and always marks the case withdrawn.
 
 The few sentences this module says to her (outside hours, too fast, closed by
-the consultant) come from the ``bot`` catalog, like the engine's own.
+the consultant) come from the ``bot`` catalog, like the engine's own; what it
+tells the staff group is in the same catalog under msgctxt ``staff``, in
+``PODRUGA_STAFF_LANG``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock_time
@@ -42,6 +44,7 @@ from bot.errors import OptionError
 from bot.limits import DELETE_BATCH
 from bot.store import CaseCipher, SessionKey, Store
 from bot.telegram.render import Blocked, GaveUp, call
+from bot.translator import Translator
 
 log = logging.getLogger("podruga.handover")
 
@@ -141,6 +144,7 @@ class Relay:
     # forgets them, and the case is then only marked withdrawn).
     relayed: dict[str, list[int]] = field(default_factory=dict)
     recent: dict[str, deque[float]] = field(default_factory=dict)
+    staff: Callable[[], Translator] = Translator.identity  # staff language; English by default
 
     def hours_for(self, lang: str) -> Hours | None:
         return self.hours.get(lang) or self.hours.get("*")
@@ -170,9 +174,10 @@ class Relay:
                    state: State, now: datetime, quiet: bool = False) -> list[int]:
         number = await store.open_case(key, self.cipher.seal(chat_id), now)
         log.info("case_opened lang=%s country=%s", state.lang or "-", state.country or "-")
-        notice = (f"New case {number} · language {state.lang or '?'} · "
-                  f"country {state.country or '?'}\n"
-                  "Reply to her messages to answer her; /close or /block as a reply.")
+        notice = self.staff().pgettext(
+            "staff", "New case {number} · language {lang} · country {country}\n"
+            "Reply to her messages to answer her; /close or /block as a reply.").format(
+            number=number, lang=state.lang or "?", country=state.country or "?")
         sent = await self.to_staff(bot, notice)
         if sent is not None:
             await store.relay(number, sent.message_id, now)
@@ -218,8 +223,9 @@ class Relay:
                     return [message.message_id]
             return []
         window.append(moment)
+        text = text or self.staff().pgettext("staff", "(a photo, sticker or voice message)")
         body = (f"{number} · {state.lang or '?'} · {state.country or '?'}\n"
-                f"{html.escape(text or '(a photo, sticker or voice message)', quote=False)}")
+                f"{html.escape(text, quote=False)}")
         sent = await self.to_staff(bot, body)
         if sent is not None:
             await store.relay(number, sent.message_id, now)
@@ -238,11 +244,13 @@ class Relay:
                 with contextlib.suppress(Exception):  # too old, or not ours to delete
                     await call("deleteMessages", lambda b=batch: bot.delete_messages(  # type: ignore[misc]
                         self.staff_chat, b))
-            await self.to_staff(bot, f"Case {number} withdrawn: she left with quick exit. "
-                                     "Please delete anything about her you copied elsewhere.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Case {number} withdrawn: she left with quick exit. Please delete "
+                "anything about her you copied elsewhere.").format(number=number))
             log.info("case_withdrawn deleted=%d", len(ids))
         else:
-            await self.to_staff(bot, f"Case {number}: she left the conversation.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Case {number}: she left the conversation.").format(number=number))
             log.info("case_left")
 
     async def to_staff(self, bot: Any, text: str) -> Message | None:
@@ -271,11 +279,13 @@ class Relay:
         text = (message.text or "").strip()
         if target is None or number is None:
             if target is None and not text.startswith("/"):
-                await self.to_staff(bot, "To answer a woman, reply to one of her messages. "
-                                         "/close or /block as a reply end or stop a case.")
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "To answer a woman, reply to one of her messages. /close or "
+                    "/block as a reply end or stop a case."))
             elif target is not None:
-                await self.to_staff(bot, "That message does not belong to an open case any "
-                                         "more (closed, withdrawn or older than 7 days).")
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "That message does not belong to an open case any more (closed, "
+                    "withdrawn or older than 7 days)."))
             return
         case = await store.get_case(number)
         if case is None:
@@ -283,8 +293,9 @@ class Relay:
         command = text.split(maxsplit=1)[0].partition("@")[0].lower() if text else ""
         if command == "/block":
             await store.set_blocked(number, True)
-            await self.to_staff(bot, f"Case {number} blocked: her messages are no longer "
-                                     "relayed. Nobody learns who she is.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Case {number} blocked: her messages are no longer relayed. Nobody "
+                "learns who she is.").format(number=number))
             log.info("case_blocked")
             return
         chat_id = self.cipher.open(case.link)
@@ -300,11 +311,13 @@ class Relay:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(tr.gettext("☰ Menu"),
                                                                  callback_data="main.menu")]])
             await self.to_her(bot, store, case.key, chat_id, answer, markup, rt.clock())
-            await self.to_staff(bot, f"Case {number} closed.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Case {number} closed.").format(number=number))
             log.info("case_closed by=staff")
             return
         if not text:
-            await self.to_staff(bot, "Only text can be relayed to her.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Only text can be relayed to her."))
             return
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(
             tr.gettext("↩ Leave the chat with a person"), callback_data="do:leave")]])
@@ -318,11 +331,13 @@ class Relay:
                 chat_id, html.escape(text, quote=False), reply_markup=markup))
         except Blocked:
             await store.forget(key)
-            await self.to_staff(bot, "She can no longer be reached (she blocked the bot); "
-                                     "the case is closed.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "She can no longer be reached (she blocked the bot); the case is "
+                "closed."))
             return
         except GaveUp:
-            await self.to_staff(bot, "Telegram did not deliver that answer; try again later.")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Telegram did not deliver that answer; try again later."))
             return
         await store.remember_messages(key, [message.message_id], now)
 
