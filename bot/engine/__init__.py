@@ -289,6 +289,8 @@ class _Turn:
             self.log.append(Record("answer", step_id, definition.topics))
 
     def footer(self, definition: Any) -> str:
+        if not definition.sources:
+            return ""  # small talk states no facts: no sources line
         sources = ", ".join(definition.sources)
         if definition.reviewed is None:
             return self.tr.gettext("Sources: {sources}").format(sources=sources)
