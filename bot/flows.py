@@ -476,9 +476,13 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
     cross_errors, cross_issues = _cross_check(steps, topics, topics_name, sources)
     errors += cross_errors
     issues += cross_issues
-    if "main.menu" not in steps and not errors:
-        errors.append(DataError(shown_path(flows_dir, root), 1,
-                                "there is no main menu: add flow 'main' with a step 'menu'"))
+    if not errors:
+        for required in ROOT_STEPS:
+            if required not in steps:
+                flow, _, name = required.partition(".")
+                errors.append(DataError(shown_path(flows_dir, root), 1,
+                    f"the bot opens step {name!r} of flow {flow!r} by itself (a command or "
+                    f"the first contact), so it must exist: add it to flows/{flow}.yaml"))
     if errors:
         return None, errors, issues
     return Flows(steps, flows, topics, sources), errors, issues

@@ -71,3 +71,19 @@ def test_podruga_error_is_abstract() -> None:
     with pytest.raises(TypeError):
         PodrugaError("x")
     assert str(DataError("flows/a.yaml", 3, "boom", "step 'x'")) == "flows/a.yaml:3: step 'x': boom"
+
+
+def test_steps_the_bot_opens_by_itself_are_required(tmp_path: Path) -> None:
+    # /help used to raise KeyError once staff deleted main.help; now the flows do not load
+    flows_dir = tmp_path / "flows"
+    shutil.copytree(DATA / "flows_base", flows_dir)
+    (flows_dir / "bad.yaml").write_text("flow: bad\ntitle: Fine\nsteps:\n  start:\n    say: Hi.\n",
+                                        encoding="utf-8")
+    main = flows_dir / "main.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace("  help:\n    say: Help.\n", ""),
+                    encoding="utf-8")
+    model, errors, _ = flows.load(flows_dir, TODAY)
+    assert model is None
+    assert [str(e) for e in errors] == [
+        "flows:1: the bot opens step 'help' of flow 'main' by itself (a command or the first "
+        "contact), so it must exist: add it to flows/main.yaml"]
