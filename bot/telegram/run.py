@@ -79,13 +79,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--listen", default="127.0.0.1",
                         help="address the webhook server binds (default 127.0.0.1, "
                              "behind a reverse proxy)")
-    parser.add_argument("--port", type=int, default=8443, help="webhook port (default 8443)")
+    parser.add_argument("--port", type=port_number, default=8443,
+                        help="webhook port (default 8443)")
+    parser.add_argument("--health-port", type=port_number, metavar="PORT",
+                        help="also serve GET /health on this port of the --listen address, "
+                             "for an orchestrator (200 ok, 503 unavailable)")
     parser.add_argument("--data", "--dir", dest="data", metavar="DIR",
                         help="content folder with flows/, locales/, directory/ (default: "
                              "$PODRUGA_DATA, else the content shipped with the program)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser.parse_args(list(argv))
+
+
+def port_number(value: str) -> int:
+    """A TCP port, 1 to 65535 (argparse type: a bad one is refused with its value)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1 to 65535")
+    return port
 
 
 def webhook_path(url: str) -> str:
@@ -117,6 +132,10 @@ def run_main(argv: Sequence[str]) -> int:
     from bot.telegram.app import build_application
 
     app = build_application(settings, WorldHolder(world))
+    if args.health_port is not None:
+        from bot.telegram import health
+
+        health.attach(app, args.listen, args.health_port)
     try:
         if args.webhook:
             log.info("serving webhook listen=%s port=%d", args.listen, args.port)
