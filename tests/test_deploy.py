@@ -262,3 +262,12 @@ def test_every_setting_compose_requires_is_in_the_example() -> None:
     listed = set(re.findall(r"^(\w+)=", example, flags=re.MULTILINE))
     assert required and required | optional <= listed, (required | optional) - listed
     assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_compose_passes_every_setting_the_bot_reads() -> None:
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "bot" / "config.py").read_text(
+        encoding="utf-8")))
+    assert {"TELEGRAM_BOT_TOKEN", "PODRUGA_SECRET", "PODRUGA_DB"} <= read
+    passed = set(_compose()["services"]["bot"]["environment"])
+    bench_only = {"PODRUGA_PACING"}  # pacing off is for a local fake Bot API server
+    assert read - bench_only <= passed, sorted(read - bench_only - passed)
