@@ -267,7 +267,7 @@ class Index:
 
     def _crisis_step(self, probabilities: Sequence[np.ndarray], rule: Rule | None) -> str:
         """The crisis step for an urgent message: the rule's topic, else the model's best."""
-        if rule is not None and rule.urgent:
+        if rule is not None:
             wanted = {s for t in rule.topics for s in self._crisis_by_topic.get(t, ())}
             step = self._best_of(probabilities, lambda e: e.step in wanted)
             if step is not None:
