@@ -138,6 +138,14 @@ class Index:
 
     __slots__ = ("_entries", "_reader", "_models", "_class_entry", "_rules", "_human",
                  "_crisis_by_topic", "_crisis_classes")
+    _entries: tuple[Entry, ...]
+    _reader: Reader
+    _models: model.Models
+    _class_entry: tuple[Entry | None, ...]  # by answer-model class; None for NOT_OURS
+    _rules: tuple[Rule, ...]
+    _human: str | None
+    _crisis_by_topic: dict[str, tuple[str, ...]]
+    _crisis_classes: np.ndarray  # answer-model classes whose phrases teach urgency
 
     def __init__(self) -> None:
         raise TypeError("use Index.build(entries)")

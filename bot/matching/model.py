@@ -303,7 +303,8 @@ def _save(path: Path, models: Models) -> None:
         arrays[f"{name}_numbers"] = np.array([model.temperature, model.threshold])
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
-    np.savez(partial, **arrays)
+    with partial.open("wb") as out:
+        np.savez(out, allow_pickle=False, **arrays)
     partial.replace(path)  # a crash never leaves half a model under the real name
 
 

@@ -167,6 +167,15 @@ class Reader:
         "_lexicon",
         "_known_words",
     )
+    _idf: dict[str, float]  # content key -> its idf over labels (only known keys matter)
+    _vocab_by_len: dict[tuple[str, int], list[str]]  # keys by first letter and length
+    _synonyms: dict[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]]
+    _word_cache: dict[str, tuple[str, ...]]  # "lang:word" of the content -> its keys
+    _surface: frozenset[str]
+    _vocab: frozenset[str]
+    _stop: frozenset[str]
+    _lexicon: frozenset[str]
+    _known_words: dict[str, tuple[str, ...]]
 
     def __init__(self) -> None:
         raise TypeError("use Reader.build(texts)")
@@ -182,7 +191,7 @@ class Reader:
         self = object.__new__(cls)
         self._synonyms = _synonym_table()
         self._word_cache = {}
-        self._known_words: dict[str, tuple[str, ...]] = {}
+        self._known_words = {}
         labels_with: dict[str, set[str]] = defaultdict(set)
         labels: set[str] = set()
         for label, lang, text in texts:
@@ -347,7 +356,7 @@ class Reader:
                     target = best[v][j]
                     if target is None or option[:2] < target[:2]:
                         best[v][j] = option
-        found = [row[n] for row in best if row[n] is not None]
+        found = [cut for row in best if (cut := row[n]) is not None]
         if not found:
             return [chunk]
         known, _, cuts = min(found, key=lambda b: b[:2])
