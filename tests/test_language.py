@@ -27,6 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from babel.messages.pofile import read_po
 
 from bot.datetimes import back_at
@@ -47,6 +48,8 @@ _WHY = {
     "yo": "«е» where «ё» belongs",
     "slang": "«ломка» before «синдром відміни/отмены (ломка)» introduces it",
     "format": "flows/testing.yaml testing.hcv: '95% of' in the English reads as a %-format",
+    "directory": "names and descriptions use variants docs/glossary.md bans («Сайт ЗПТ», "
+                 "«швидкі тести», «правовая помощь», «НКО») or the typewriter '",
 }
 _NOT_YET = {
     "glossary": "uk/ost uk/pregnancy ru/ost ru/pregnancy",
@@ -56,9 +59,11 @@ _NOT_YET = {
     "slang": "uk/ost uk/pregnancy "
              "ru/ost ru/pregnancy",
     "format": "",
+    "directory": "directory/ua directory/md directory/kz directory/ru",
 }
 PENDING: dict[tuple[str, str], str] = {
-    (check, f"{name}.po"): f"{_WHY[check]} (issue 20; the owner fixes it)"
+    (check, name if check == "directory" else f"{name}.po"):
+    f"{_WHY[check]} (issue 20; the owner fixes it)"
     for check, names in _NOT_YET.items() for name in names.split()}
 
 
@@ -306,6 +311,54 @@ def test_slang_only_after_the_clinical_name(name: str) -> None:
     problems = [f"{where}: «{m.group()}» before «синдром відміни/отмены (ломка)» in "
                 f"{_quote(text, m.start(), m.end())}"
                 for where, text in _messages(name) for m in [slang_first_unexplained(text)] if m]
+    assert not problems, _report(problems)
+
+
+# -- the directory: names, descriptions, notes she reads in uk and ru ---------------------------
+def _directory_texts(name: str) -> list[tuple[str, str, str]]:
+    """(where, lang, text) for every uk and ru string in a directory file."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in BANNED_COLUMNS and isinstance(value, str):
+                    found.append((f"{name} {where}.{key}", key, value))
+                else:
+                    walk(value, f"{where}.{key}" if where else str(key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    walk(yaml.safe_load((ROOT / name).read_text(encoding="utf-8")), "")
+    return found
+
+
+def _directory_params() -> list[object]:
+    params: list[object] = []
+    for path in sorted((ROOT / "directory").glob("*.yaml")):
+        name = f"directory/{path.name}"
+        reason = PENDING.get(("directory", name.removesuffix(".yaml")))
+        marks = [pytest.mark.xfail(reason=f"{name}: {reason}", strict=False)] if reason else []
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
+@pytest.mark.parametrize("name", _directory_params())
+def test_directory_follows_the_same_rules(name: str) -> None:
+    """The directory's names and descriptions call things by the glossary's names too."""
+    problems = []
+    for where, lang, text in _directory_texts(name):
+        for shown, pattern in banned()[lang]:
+            if m := pattern.search(text):
+                problems.append(f"{where}: «{shown}» in {_quote(text, m.start(), m.end())}")
+        problems += [f"{where}: Latin letter in {_quote(text, m.start(), m.end())}"
+                     for m in latin_in_cyrillic(text)]
+        if lang == "uk":
+            problems += [f"{where}: {m.group()!r} instead of {APOSTROPHE}"
+                         for m in OTHER_APOSTROPHES.finditer(text)]
+        else:
+            problems += [f"{where}: «{word}» without «ё»" for word, *_ in missing_yo(text)]
     assert not problems, _report(problems)
 
 
