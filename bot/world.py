@@ -199,7 +199,8 @@ class WorldHolder:
         self.world = world
 
     def reload(self, today: date | None = None) -> tuple[list[DataError], list[Issue]]:
-        new, errors, issues = load_world(self.world.root, today)
+        # The same checks as `podruga check`: what it refuses would break her turns.
+        new, errors, issues = check_all(self.world.root, today or date.today())
         if new is None:
             log.warning("reload refused: %d problem(s); keeping the last good content",
                         len(errors))

@@ -22,11 +22,13 @@ from .base import (
     CounterRow,
     PurgeCounts,
     Store,
+    StoreUnavailable,
     Tally,
     Update,
     Versioned,
     decode_state,
     encode_state,
+    read_state,
 )
 from .keys import CaseCipher, Keyring, SessionKey
 
@@ -42,6 +44,7 @@ __all__ = [
     "PurgeCounts",
     "SessionKey",
     "Store",
+    "StoreUnavailable",
     "Tally",
     "Update",
     "Versioned",
@@ -50,6 +53,7 @@ __all__ = [
     "encode_state",
     "make_store",
     "open_store",
+    "read_state",
 ]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")

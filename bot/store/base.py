@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
+import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from bot.limits import CASE_LINK_MAX_DAYS, MESSAGE_ID_TTL_HOURS, SESSION_TTL_DAY
 
 from .keys import SessionKey
 
+log = logging.getLogger("podruga.store")
+
 MESSAGE_TTL = timedelta(hours=MESSAGE_ID_TTL_HOURS)
 SESSION_TTL = timedelta(days=SESSION_TTL_DAYS)
 CASE_TTL = timedelta(days=CASE_LINK_MAX_DAYS)
@@ -47,6 +50,11 @@ Update = Callable[[State | None], State | None]
 
 class ConflictError(StoreError):
     """Someone else saved her session first (optimistic version check); load and retry."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (server down, file locked by another
+    process): trying again later may help, unlike a damaged or newer database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,20 @@ def decode_state(text: str) -> State:
         raise StoreError(f"a stored session cannot be read ({type(exc).__name__})") from None
 
 
+def read_state(text: str) -> State | None:
+    """A stored session, or None when it cannot be read: she then starts afresh.
+
+    A session written by a newer Podruga (after a rollback) or a damaged row must
+    not lock her out: quick exit and /forget have to work whatever was stored.
+    The row is overwritten by her next turn.
+    """
+    try:
+        return decode_state(text)
+    except StoreError:
+        log.warning("session_unreadable: treated as a new session")
+        return None
+
+
 @contextlib.contextmanager
 def faults(action: str, kinds: tuple[type[BaseException], ...]) -> Iterator[None]:
     """Turn the driver's errors into one StoreError that says what the store was doing."""
@@ -206,8 +228,13 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def forget(self, key: SessionKey) -> None:
-        """Delete everything kept about her: session, message ids, open case and its relays."""
+    async def forget(self, key: SessionKey, *, keep_messages: bool = False) -> None:
+        """Delete everything kept about her: session, message ids, open case and its relays.
+
+        ``keep_messages=True`` (``/forget``) leaves the ids of her chat's messages until
+        they expire (48 hours) or quick exit deletes them, so that quick exit can still
+        blank the chat afterwards; they hold no content, only message numbers.
+        """
 
     @abc.abstractmethod
     async def record_turn(
@@ -233,6 +260,17 @@ class Store(abc.ABC):
         self, key: SessionKey, message_ids: list[int], now: datetime
     ) -> None:
         """Note message ids of her chat (hers and the bot's) so quick exit can delete them."""
+
+    @abc.abstractmethod
+    async def remember_case_messages(
+        self, number: str, message_ids: Sequence[int], now: datetime
+    ) -> bool:
+        """Note ids of messages sent to her chat from her open case (a consultant's answer).
+
+        Written under the case's session key in one statement, and only while the
+        case is open: after quick exit or ``/forget`` nothing is written under her
+        key, and False tells the caller to delete what it sent.
+        """
 
     @abc.abstractmethod
     async def message_ids(self, key: SessionKey, now: datetime) -> list[int]:
@@ -300,6 +338,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
         """Record that this staff chat message was relayed from this case; False if not open."""
+
+    @abc.abstractmethod
+    async def relayed(self, number: str) -> list[int]:
+        """Staff chat message ids relayed from an open case (whichever instance sent them)."""
 
     @abc.abstractmethod
     async def case_for_relay(self, staff_message_id: int) -> str | None:

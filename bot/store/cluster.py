@@ -164,11 +164,9 @@ class Cluster:
                 await self._listen()
             except _FAULTS as exc:
                 await self.close()
-                detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-                raise StoreError(
-                    f"the PostgreSQL database in PODRUGA_DB cannot be used ({detail}): check "
-                    "that the server runs, the URL is right and the user may create tables"
-                ) from exc
+                from .postgres import unusable
+
+                raise unusable(exc) from exc
         log.info("cluster joined channel=%s", self.channel)
 
     async def close(self) -> None:

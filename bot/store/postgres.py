@@ -30,15 +30,16 @@ from .base import (
     CounterRow,
     PurgeCounts,
     Store,
+    StoreUnavailable,
     Tally,
     Update,
     Versioned,
-    decode_state,
     encode_state,
     fresh_number,
     message_id,
     message_rows,
     moment,
+    read_state,
     seconds,
 )
 from .keys import SessionKey, _restore
@@ -54,6 +55,15 @@ _FAULTS: tuple[type[BaseException], ...] = (
 )
 _MIGRATION_LOCK = 0x706F6472_75676131  # "podrugа1": one advisory lock id for schema changes
 COMMAND_TIMEOUT_S = 30.0  # a statement stuck this long is a fault, not a slow update
+# At start, these mean "the server is not there yet" (still booting, restarting, full):
+# trying again later may help, unlike a wrong password or a database from a newer Podruga.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -112,6 +122,19 @@ def _faults(action: str) -> Iterator[None]:
         raise StoreError(f"the database could not {action}: {detail}") from exc
 
 
+def unusable(exc: BaseException) -> StoreError:
+    """The error for a database that cannot be used at start; StoreUnavailable if a
+    later try may succeed (the server is not up yet), so a service manager retries."""
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        detail = type(exc).__name__
+    kind = StoreUnavailable if isinstance(exc, _TRANSIENT) else StoreError
+    return kind(
+        f"the PostgreSQL database in PODRUGA_DB cannot be used ({detail}): check "
+        "that the server runs, the URL is right and the user may create tables"
+    )
+
+
 class PostgresStore(Store):
     """Sessions in PostgreSQL; ``url`` is a ``postgresql://`` URL (``?search_path=`` works)."""
 
@@ -142,13 +165,7 @@ class PostgresStore(Store):
             if isinstance(exc, StoreError):
                 raise
             if isinstance(exc, _FAULTS):
-                detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-                if isinstance(exc, asyncpg.exceptions.DataError):
-                    detail = type(exc).__name__
-                raise StoreError(
-                    f"the PostgreSQL database in PODRUGA_DB cannot be used ({detail}): check "
-                    "that the server runs, the URL is right and the user may create tables"
-                ) from exc
+                raise unusable(exc) from exc
             raise
         log.info(
             "store opened: postgres, schema version %d, %d migrations applied",
@@ -222,7 +239,8 @@ class PostgresStore(Store):
             row = await self._live().fetchrow(
                 "SELECT state::text, version FROM sessions WHERE key = $1", key.hex
             )
-        return Versioned(decode_state(row[0]), int(row[1])) if row else None
+        state = read_state(row[0]) if row else None
+        return Versioned(state, int(row[1])) if state is not None and row else None
 
     async def save_session(
         self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
@@ -290,11 +308,12 @@ class PostgresStore(Store):
                 log.info("turn record retried after a deadlock or serialization failure")
         raise ConflictError("her session kept changing under concurrent updates: try again")
 
-    async def forget(self, key: SessionKey) -> None:
+    async def forget(self, key: SessionKey, *, keep_messages: bool = False) -> None:
         async with self._transaction("forget a session") as conn:
             with _faults("forget a session"):
                 for statement in _FORGET:
-                    await conn.execute(statement, key.hex)
+                    if not (keep_messages and statement == _FORGET_MESSAGES):
+                        await conn.execute(statement, key.hex)
 
     # -- quick exit -----------------------------------------------------------------
     async def remember_messages(
@@ -305,6 +324,24 @@ class PostgresStore(Store):
             return
         with _faults("remember message ids"):
             await self._live().executemany(_REMEMBER, rows)
+
+    async def remember_case_messages(
+        self, number: str, message_ids: Sequence[int], now: datetime
+    ) -> bool:
+        ids = [message_id(m) for m in message_ids]
+        with _faults("remember message ids"):
+            # One statement: the case's row is read and her ids written under its key at
+            # once, so a quick exit on another instance cannot slip in between.
+            found = await self._live().fetchval(
+                "WITH c AS (SELECT key FROM cases WHERE number = $1), "
+                "w AS (INSERT INTO messages (key, message_id, at) "
+                "SELECT c.key, m, $3 FROM c, unnest($2::bigint[]) AS m "
+                "ON CONFLICT DO NOTHING) SELECT count(*) FROM c",
+                number,
+                ids,
+                seconds(now),
+            )
+        return bool(found)
 
     async def message_ids(self, key: SessionKey, now: datetime) -> list[int]:
         with _faults("read message ids"):
@@ -414,6 +451,14 @@ class PostgresStore(Store):
             )
         return _rowcount(status) > 0
 
+    async def relayed(self, number: str) -> list[int]:
+        with _faults("read relayed messages"):
+            rows = await self._live().fetch(
+                "SELECT staff_message_id FROM relays WHERE number = $1 ORDER BY staff_message_id",
+                number,
+            )
+        return [int(r[0]) for r in rows]
+
     async def case_for_relay(self, staff_message_id: int) -> str | None:
         with _faults("read a relayed message"):
             number = await self._live().fetchval(
@@ -444,9 +489,10 @@ _COUNT = (
     "questions = counters.questions + 1, "
     "unanswered = counters.unanswered + excluded.unanswered"
 )
+_FORGET_MESSAGES = "DELETE FROM messages WHERE key = $1"
 _FORGET = (
     "DELETE FROM sessions WHERE key = $1",
-    "DELETE FROM messages WHERE key = $1",
+    _FORGET_MESSAGES,
     "DELETE FROM cases WHERE key = $1",  # relays go with it (ON DELETE CASCADE)
 )
 _PURGE = (
@@ -478,7 +524,7 @@ async def _apply(
         row = await conn.fetchrow(
             "SELECT state::text FROM sessions WHERE key = $1 FOR UPDATE", key.hex
         )
-    old = decode_state(row[0]) if row else None
+    old = read_state(row[0]) if row else None
     new = fn(old)
     with _faults(action):
         if new is None:

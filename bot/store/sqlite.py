@@ -1,19 +1,25 @@
 """SQLite backend of the store: one local file in WAL mode, one writer, versioned schema.
 
-Writes are serialised by an ``asyncio.Lock`` on one writer connection and run
-as ``BEGIN IMMEDIATE`` transactions, so a write never waits to upgrade a read
-lock (the usual source of "database is locked"). Each transaction, from BEGIN
-to COMMIT or ROLLBACK, is one plain function run by aiosqlite's worker thread:
-one thread hop per transaction instead of one per statement, so the lock is held
-for the time SQLite needs, not for several turns of a busy event loop.
+Writes are serialised by an ``asyncio.Lock`` on one connection and run as
+``BEGIN IMMEDIATE`` transactions. Each transaction, from BEGIN to COMMIT or
+ROLLBACK, is one plain function run by aiosqlite's worker thread: one thread hop
+per transaction instead of one per statement, so the lock is held for the time
+SQLite needs, not for several turns of a busy event loop.
 
 Group commit: writes that arrive while a transaction runs wait and then go
 together in the next one, each inside its own SAVEPOINT, so one failing write
 rolls back alone and the others commit. A caller's write has committed when its
 call returns, as before; under load, many women's turns share one BEGIN, one
-COMMIT and one thread hop instead of paying for them each. Reads go to a second,
-read-only connection that sees only committed rows. ``secure_delete`` and a
-WAL checkpoint after each deletion make forgotten rows unreadable in the file.
+COMMIT and one thread hop instead of paying for them each. Reads take the same
+lock between transactions, so they see only committed rows. ``secure_delete``
+and a WAL checkpoint after each deletion make forgotten rows unreadable in the file.
+
+The file is opened in ``locking_mode=EXCLUSIVE``: the bot is its only user while
+it runs, and SQLite then keeps the WAL index in the process's memory instead of a
+memory-mapped ``-shm`` file. A mapped file that becomes unwritable (a read-only
+remount, ``chattr +i``, a full disk) kills a process with SIGBUS; a write that
+fails is only a ``StoreError``. A second process that opens the same file is
+refused with a clear ``StoreUnavailable`` instead of waiting on locks.
 """
 
 from __future__ import annotations
@@ -43,16 +49,17 @@ from .base import (
     CounterRow,
     PurgeCounts,
     Store,
+    StoreUnavailable,
     Tally,
     Update,
     Versioned,
-    decode_state,
     encode_state,
     faults,
     fresh_number,
     message_id,
     message_rows,
     moment,
+    read_state,
     seconds,
 )
 from .keys import SessionKey, _restore
@@ -120,7 +127,6 @@ class SqliteStore(Store):
         self.path = str(path)
         self._memory = self.path == ":memory:"
         self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._queue: list[tuple[Work[Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -135,12 +141,15 @@ class SqliteStore(Store):
             self._writer = await self._connect()
             await self._check(self._writer)
             applied = await self._migrate(self._writer)
-            if not self._memory:
-                self._reader = await self._connect(read_only=True)
         except BaseException as exc:
             await self.close()
             if isinstance(exc, StoreError):
                 raise
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreUnavailable(
+                    f"the database file {self.path} is in use by another process (another "
+                    "podruga?): stop it, or give this one its own PODRUGA_DB"
+                ) from exc
             if isinstance(exc, _FAULTS):
                 raise StoreError(self._unusable(exc)) from exc
             raise
@@ -151,12 +160,10 @@ class SqliteStore(Store):
         )
 
     async def close(self) -> None:
-        for attr in ("_reader", "_writer"):
-            db: aiosqlite.Connection | None = getattr(self, attr)
-            setattr(self, attr, None)
-            if db is not None:
-                with contextlib.suppress(*_FAULTS):
-                    await db.close()
+        db, self._writer = self._writer, None
+        if db is not None:
+            with contextlib.suppress(*_FAULTS):
+                await db.close()
 
     def _unusable(self, exc: BaseException) -> str:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
@@ -166,23 +173,22 @@ class SqliteStore(Store):
             "(PODRUGA_DB chooses another file)"
         )
 
-    async def _connect(self, read_only: bool = False) -> aiosqlite.Connection:
+    async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(
             self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
         )
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if read_only:
-                await db.execute("PRAGMA query_only = ON")
-            else:
-                mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
-                if not self._memory and next(iter(mode))[0] != "wal":
-                    raise StoreError(f"the database file {self.path} cannot use WAL mode")
-                # NORMAL is durable in WAL mode except for the very last commits on power loss.
-                await db.execute("PRAGMA synchronous = NORMAL")
-                # Deleted rows are overwritten with zeros, not left in free pages.
-                await db.execute("PRAGMA secure_delete = ON")
-                await db.execute("PRAGMA foreign_keys = ON")
+            # Before WAL mode is entered: no -shm mapping at all (see the module's docstring).
+            await db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            mode = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+            if not self._memory and next(iter(mode))[0] != "wal":
+                raise StoreError(f"the database file {self.path} cannot use WAL mode")
+            # NORMAL is durable in WAL mode except for the very last commits on power loss.
+            await db.execute("PRAGMA synchronous = NORMAL")
+            # Deleted rows are overwritten with zeros, not left in free pages.
+            await db.execute("PRAGMA secure_delete = ON")
+            await db.execute("PRAGMA foreign_keys = ON")
         except BaseException:
             await db.close()
             raise
@@ -237,14 +243,11 @@ class SqliteStore(Store):
 
     @contextlib.asynccontextmanager
     async def _reading(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
-        writer = self._live()
-        if self._reader is None:  # ":memory:" has one connection: reads wait for writes
-            async with self._lock:
-                with faults(action, _FAULTS):
-                    yield writer
-        else:
+        """The one connection, between write transactions: reads see committed rows only."""
+        db = self._live()
+        async with self._lock:
             with faults(action, _FAULTS):
-                yield self._reader
+                yield db
 
     async def _write(self, action: str, work: Work[T]) -> T:
         """Run ``work`` in the next write transaction; return when that has committed.
@@ -305,9 +308,8 @@ class SqliteStore(Store):
                     "SELECT state, version FROM sessions WHERE key = ?", (key.hex,)
                 )
             )
-        if not rows:
-            return None
-        return Versioned(decode_state(rows[0][0]), int(rows[0][1]))
+        state = read_state(rows[0][0]) if rows else None
+        return Versioned(state, int(rows[0][1])) if state is not None else None
 
     async def save_session(
         self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
@@ -355,10 +357,11 @@ class SqliteStore(Store):
 
         await _unwrapped(self._write("record a turn", work))
 
-    async def forget(self, key: SessionKey) -> None:
+    async def forget(self, key: SessionKey, *, keep_messages: bool = False) -> None:
         def work(conn: sqlite3.Connection) -> None:
             for statement in _FORGET:
-                conn.execute(statement, (key.hex,))
+                if not (keep_messages and statement == _FORGET_MESSAGES):
+                    conn.execute(statement, (key.hex,))
 
         await self._write("forget a session", work)
         await self._scrub()
@@ -371,6 +374,19 @@ class SqliteStore(Store):
         if not rows:
             return
         await self._write("remember message ids", lambda conn: conn.executemany(_REMEMBER, rows))
+
+    async def remember_case_messages(
+        self, number: str, message_ids: Sequence[int], now: datetime
+    ) -> bool:
+        rows = [(message_id(m), seconds(now), number) for m in message_ids]
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if not conn.execute("SELECT 1 FROM cases WHERE number = ?", (number,)).fetchall():
+                return False
+            conn.executemany(_REMEMBER_FOR_CASE, rows)
+            return True
+
+        return await self._write("remember message ids", work)
 
     async def message_ids(self, key: SessionKey, now: datetime) -> list[int]:
         cutoff = seconds(now - MESSAGE_TTL)
@@ -507,6 +523,14 @@ class SqliteStore(Store):
             ),
         )
 
+    async def relayed(self, number: str) -> list[int]:
+        async with self._reading("read relayed messages") as db:
+            rows = await db.execute_fetchall(
+                "SELECT staff_message_id FROM relays WHERE number = ? ORDER BY staff_message_id",
+                (number,),
+            )
+        return [int(r[0]) for r in rows]
+
     async def case_for_relay(self, staff_message_id: int) -> str | None:
         async with self._reading("read a relayed message") as db:
             rows = list(
@@ -533,14 +557,19 @@ _UPDATE_IF = (
     "WHERE key = ? AND version = ? RETURNING version"
 )
 _REMEMBER = "INSERT INTO messages (key, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_REMEMBER_FOR_CASE = (
+    "INSERT INTO messages (key, message_id, at) SELECT key, ?, ? FROM cases WHERE number = ? "
+    "ON CONFLICT DO NOTHING"
+)
 _COUNT = (
     "INSERT INTO counters VALUES (?, ?, ?, ?, 1, ?) "
     "ON CONFLICT (day, topic, lang, country) DO UPDATE SET "
     "questions = questions + 1, unanswered = unanswered + excluded.unanswered"
 )
+_FORGET_MESSAGES = "DELETE FROM messages WHERE key = ?"
 _FORGET = (
     "DELETE FROM sessions WHERE key = ?",
-    "DELETE FROM messages WHERE key = ?",
+    _FORGET_MESSAGES,
     "DELETE FROM relays WHERE number IN (SELECT number FROM cases WHERE key = ?)",
     "DELETE FROM cases WHERE key = ?",
 )
@@ -576,7 +605,7 @@ async def _unwrapped(pending: Awaitable[T]) -> T:
 def _apply(conn: sqlite3.Connection, key: SessionKey, fn: Update, when: int) -> State | None:
     """``update_session``'s read, apply and write, inside a transaction already begun."""
     rows = conn.execute("SELECT state FROM sessions WHERE key = ?", (key.hex,)).fetchall()
-    old = decode_state(rows[0][0]) if rows else None
+    old = read_state(rows[0][0]) if rows else None
     try:
         new = fn(old)
     except Exception as exc:

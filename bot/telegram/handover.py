@@ -7,11 +7,21 @@ stores only that sealed link under her HMAC key and a short number
 (``K-4821``); the staff group sees the number, her language and country and
 her words, never her id, name, username or profile. A consultant answers by
 replying to a relayed message: the store maps that staff message back to the
-case, the link is opened, and the answer goes to her from the bot. ``/close``
-as a reply ends the case, ``/block`` stops relaying it. Closing, leaving,
-quick exit and ``/forget`` destroy the link; the store also drops it after 7
-days. Quick exit deletes the case's relayed messages from the staff group
-where this process still knows their ids, and always marks the case withdrawn.
+case, the link is opened, and the answer goes to her from the bot. Only the
+consultants in ``PODRUGA_STAFF_IDS`` may answer; ``/close`` as a reply ends the
+case, ``/block`` stops relaying it. Closing, leaving, quick exit and
+``/forget`` destroy the link; the store also drops it after 7 days. A case is
+closed whenever she is no longer in the chat with a person, whatever took her
+out of it (``leave``), and quick exit and ``/forget`` withdraw it whatever her
+session says (``withdraw``): the case's relayed messages, whose ids are in the
+store whichever instance sent them, are deleted from the staff group.
+
+A consultant's answer goes out under her per-key lock and is remembered for
+quick exit only while the case is still open, in one statement; if she left
+while it was on its way (quick exit on another instance), it is taken back.
+Long texts are split, never cut: hers (the engine reads only the first 1,000
+characters, the consultant gets all of them) and the consultant's. If the staff
+group cannot be reached, she is told so and offered the emergency numbers.
 
 The few sentences this module says to her (outside hours, too fast, closed by
 the consultant) come from the ``bot`` catalog, like the engine's own; what it
@@ -35,15 +45,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.datetimes import back_at
 from bot.engine.replies import DeleteConversation, ForgetMe, HandOver, Reply
 from bot.engine.state import LANGS, State, Status
 from bot.errors import OptionError
-from bot.limits import DELETE_BATCH
+from bot.limits import DELETE_BATCH, MAX_MESSAGE_CHARS
 from bot.store import CaseCipher, SessionKey, Store
-from bot.telegram.render import Blocked, GaveUp, call
+from bot.telegram.render import Blocked, GaveUp, call, html_chunks
 from bot.translator import Translator
 
 log = logging.getLogger("podruga.handover")
@@ -51,6 +62,8 @@ log = logging.getLogger("podruga.handover")
 RELAYS_PER_WINDOW = 10  # her messages relayed per case in RELAY_WINDOW_SECONDS; more wait
 RELAY_WINDOW_SECONDS = 60
 EMERGENCY_STEP = "crisis.emergency"  # the flow step with the emergency numbers
+HINT_EVERY_SECONDS = 600  # the how-to-answer hint in the staff group, at most this often
+HEADER_ROOM = 80  # characters kept free for the case header of a relayed message
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPEC = re.compile(
     r"^(?:(?P<lang>[a-z]{2})\s*=\s*)?(?P<days>[A-Za-z]{3}(?:\s*[-,]\s*[A-Za-z]{3})*)\s+"
@@ -140,11 +153,9 @@ class Relay:
     staff_chat: int
     cipher: CaseCipher
     hours: dict[str, Hours] = field(default_factory=dict)
-    # Staff-chat message ids per case, in memory only: quick exit deletes them (a restart
-    # forgets them, and the case is then only marked withdrawn).
-    relayed: dict[str, list[int]] = field(default_factory=dict)
     recent: dict[str, deque[float]] = field(default_factory=dict)
     staff: Callable[[], Translator] = Translator.identity  # staff language; English by default
+    hinted: float = field(default=-HINT_EVERY_SECONDS)  # when the staff hint was last given
 
     def hours_for(self, lang: str) -> Hours | None:
         return self.hours.get(lang) or self.hours.get("*")
@@ -160,7 +171,9 @@ class Relay:
         number = await store.case_for(key)
         if reply.kind == "relay":
             if number is None:  # expired after 7 days, or closed by staff: open a fresh one
-                await self.open(bot, store, world, key, chat_id, state, now, quiet=True)
+                told = await self.open(bot, store, world, key, chat_id, state, now, quiet=True)
+                if told:
+                    return told  # the staff group cannot be reached, and she knows it now
                 number = await store.case_for(key)
             if number is None:
                 return []
@@ -172,16 +185,19 @@ class Relay:
 
     async def open(self, bot: Any, store: Store, world: Any, key: SessionKey, chat_id: int,
                    state: State, now: datetime, quiet: bool = False) -> list[int]:
+        existing = await store.case_for(key)
         number = await store.open_case(key, self.cipher.seal(chat_id), now)
+        if existing == number:
+            return []  # a second tap on "talk to a person": the case is open already
         log.info("case_opened lang=%s country=%s", state.lang or "-", state.country or "-")
         notice = self.staff().pgettext(
             "staff", "New case {number} · language {lang} · country {country}\n"
             "Reply to her messages to answer her; /close or /block as a reply.").format(
             number=number, lang=state.lang or "?", country=state.country or "?")
         sent = await self.to_staff(bot, notice)
-        if sent is not None:
-            await store.relay(number, sent.message_id, now)
-            self.relayed.setdefault(number, []).append(sent.message_id)
+        if sent is None:
+            return await self.unreachable(bot, world, chat_id, state.lang)
+        await store.relay(number, sent.message_id, now)
         hours = self.hours_for(state.lang or "en")
         if quiet or hours is None or hours.is_open(now):
             return []
@@ -190,14 +206,30 @@ class Relay:
         text = tr.gettext("The consultants are not here right now. They will be back "
                           "{when}. Write your question anyway: they will see it then. If you "
                           "are in danger now, call the emergency numbers.").format(when=when)
-        buttons = [[InlineKeyboardButton(tr.gettext("🆘 Emergency numbers"),
-                                         callback_data=EMERGENCY_STEP)]]
-        with contextlib.suppress(GaveUp):
+        return await self.tell_her(bot, world, chat_id, state.lang, text, emergency=True)
+
+    async def tell_her(self, bot: Any, world: Any, chat_id: int, lang: str, text: str, *,
+                       emergency: bool = False) -> list[int]:
+        """One sentence of this module to her, with the emergency numbers' button if asked."""
+        tr = world.tr(lang or "en")
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            tr.gettext("🆘 Emergency numbers"), callback_data=EMERGENCY_STEP)]]) \
+            if emergency else None
+        try:
             message = await call("sendMessage", lambda: bot.send_message(
-                chat_id, html.escape(text, quote=False),
-                reply_markup=InlineKeyboardMarkup(buttons)))
-            return [message.message_id]
-        return []
+                chat_id, html.escape(text, quote=False), reply_markup=markup))
+        except (GaveUp, BadRequest):
+            return []
+        return [message.message_id]
+
+    async def unreachable(self, bot: Any, world: Any, chat_id: int, lang: str) -> list[int]:
+        """The staff group refused her words: tell her the truth, not "a consultant will see"."""
+        log.warning("relay_failed reason=staff_chat_unreachable")
+        tr = world.tr(lang or "en")
+        return await self.tell_her(bot, world, chat_id, lang, tr.gettext(
+            "Sorry, the consultants cannot be reached right now, so your message did not "
+            "reach anyone. Please try again later. If you are in danger now, call the "
+            "emergency numbers."), emergency=True)
 
     async def relay(self, bot: Any, store: Store, world: Any, number: str, lang: str,
                     state: State, text: str, now: datetime) -> list[int]:
@@ -214,30 +246,42 @@ class Relay:
             if len(window) == RELAYS_PER_WINDOW:
                 window.append(moment)  # say it once per window, not on every message
                 tr = world.tr(lang)
-                chat_id = self.cipher.open(case.link)
-                with contextlib.suppress(GaveUp):
-                    message = await call("sendMessage", lambda: bot.send_message(
-                        chat_id, html.escape(tr.gettext(
-                            "You are writing very fast. Wait a minute, then write again: the "
-                            "consultant will read everything."), quote=False)))
-                    return [message.message_id]
+                return await self.tell_her(bot, world, self.cipher.open(case.link), lang,
+                                           tr.gettext("You are writing very fast. Wait a "
+                                                      "minute, then write again: the "
+                                                      "consultant will read everything."))
             return []
         window.append(moment)
         text = text or self.staff().pgettext("staff", "(a photo, sticker or voice message)")
-        body = (f"{number} · {state.lang or '?'} · {state.country or '?'}\n"
-                f"{html.escape(text, quote=False)}")
-        sent = await self.to_staff(bot, body)
-        if sent is not None:
+        header = f"{number} · {state.lang or '?'} · {state.country or '?'}"
+        parts = html_chunks(text, MAX_MESSAGE_CHARS - HEADER_ROOM)
+        for i, part in enumerate(parts):
+            count = f" · {i + 1}/{len(parts)}" if len(parts) > 1 else ""
+            sent = await self.to_staff(bot, f"{header}{count}\n{part}")
+            if sent is None:
+                return await self.unreachable(bot, world, self.cipher.open(case.link), lang)
             await store.relay(number, sent.message_id, now)
-            self.relayed.setdefault(number, []).append(sent.message_id)
-            log.info("relayed to=staff")
+        log.info("relayed to=staff parts=%d", len(parts))
         return []
+
+    async def withdraw(self, bot: Any, store: Store, key: SessionKey) -> None:
+        """Quick exit or /forget: withdraw her open case, whatever her session says."""
+        number = await store.case_for(key)
+        if number is not None:
+            await self.close(bot, store, number, withdrawn=True)
+
+    async def leave(self, bot: Any, store: Store, key: SessionKey) -> None:
+        """She is no longer in the chat with a person: close her case, if one is open."""
+        number = await store.case_for(key)
+        if number is not None:
+            await self.close(bot, store, number, withdrawn=False)
 
     async def close(self, bot: Any, store: Store, number: str, *, withdrawn: bool) -> None:
         """Destroy the link; on quick exit also remove what was relayed from the staff group."""
-        ids = self.relayed.pop(number, [])
+        ids = await store.relayed(number) if withdrawn else []
         self.recent.pop(number, None)
-        await store.close_case(number)
+        if not await store.close_case(number):
+            return  # closed meanwhile (by a consultant, or by another instance)
         if withdrawn:
             for start in range(0, len(ids), DELETE_BATCH):
                 batch = ids[start:start + DELETE_BATCH]
@@ -277,11 +321,22 @@ class Relay:
         target = message.reply_to_message
         number = await store.case_for_relay(target.message_id) if target is not None else None
         text = (message.text or "").strip()
+        user = update.effective_user
+        if number is not None and (user is None or user.id not in rt.settings.staff_ids):
+            # Being in the group is not enough: a member added by mistake must not reach her.
+            log.info("staff_reply_refused reason=not_staff")
+            await self.to_staff(bot, self.staff().pgettext(
+                "staff", "Only the consultants listed in PODRUGA_STAFF_IDS can answer, close "
+                "or block a case."))
+            return
         if target is None or number is None:
             if target is None and not text.startswith("/"):
-                await self.to_staff(bot, self.staff().pgettext(
-                    "staff", "To answer a woman, reply to one of her messages. /close or "
-                    "/block as a reply end or stop a case."))
+                moment = time.monotonic()
+                if moment - self.hinted >= HINT_EVERY_SECONDS:
+                    self.hinted = moment
+                    await self.to_staff(bot, self.staff().pgettext(
+                        "staff", "To answer a woman, reply to one of her messages. /close or "
+                        "/block as a reply end or stop a case."))
             elif target is not None:
                 await self.to_staff(bot, self.staff().pgettext(
                     "staff", "That message does not belong to an open case any more (closed, "
@@ -298,48 +353,74 @@ class Relay:
                 "learns who she is.").format(number=number))
             log.info("case_blocked")
             return
-        chat_id = self.cipher.open(case.link)
-        state = await store.load_session(case.key) or State()
-        tr = rt.holder.world.tr(state.lang or "en")
-        if command == "/close":
-            await store.update_session(case.key, _left_case, rt.clock())
-            self.relayed.pop(number, None)
-            self.recent.pop(number, None)
-            await store.close_case(number)
-            answer = tr.gettext("The consultant has ended this conversation. You can write to "
-                                "a person again at any time from the menu.")
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(tr.gettext("☰ Menu"),
-                                                                 callback_data="main.menu")]])
-            await self.to_her(bot, store, case.key, chat_id, answer, markup, rt.clock())
-            await self.to_staff(bot, self.staff().pgettext(
-                "staff", "Case {number} closed.").format(number=number))
-            log.info("case_closed by=staff")
-            return
-        if not text:
+        if command != "/close" and not text:
             await self.to_staff(bot, self.staff().pgettext(
                 "staff", "Only text can be relayed to her."))
             return
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            tr.gettext("↩ Leave the chat with a person"), callback_data="do:leave")]])
-        await self.to_her(bot, store, case.key, chat_id, "💬 " + text, markup, rt.clock())
-        log.info("relayed to=her")
+        # Her turns and this answer, one at a time: a quick exit cannot run in between.
+        async with rt.serial(case.key):
+            if await store.get_case(number) is None:
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "That message does not belong to an open case any more (closed, "
+                    "withdrawn or older than 7 days)."))
+                return
+            chat_id = self.cipher.open(case.link)
+            state = await store.load_session(case.key) or State()
+            tr = rt.holder.world.tr(state.lang or "en")
+            now = rt.clock()
+            if command == "/close":
+                await store.update_session(case.key, _left_case, now)
+                self.recent.pop(number, None)
+                await store.close_case(number)
+                answer = tr.gettext("The consultant has ended this conversation. You can write "
+                                    "to a person again at any time from the menu.")
+                markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+                    tr.gettext("☰ Menu"), callback_data="main.menu")]])
+                ids = await self.to_her(bot, store, case.key, chat_id, answer, markup)
+                if ids:
+                    await store.remember_messages(case.key, ids, now)
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "Case {number} closed.").format(number=number))
+                log.info("case_closed by=staff")
+                return
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+                tr.gettext("↩ Leave the chat with a person"), callback_data="do:leave")]])
+            ids = await self.to_her(bot, store, case.key, chat_id, "💬 " + text, markup)
+            if ids and not await store.remember_case_messages(number, ids, now):
+                # She left while it was on its way (quick exit on another instance): nothing
+                # may stay on her screen, and nothing is written under her key.
+                with contextlib.suppress(Exception):
+                    await call("deleteMessages", lambda: bot.delete_messages(chat_id, ids))
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "She left before your answer reached her; it was deleted from "
+                    "her chat."))
+                return
+            if ids:
+                log.info("relayed to=her parts=%d", len(ids))
 
     async def to_her(self, bot: Any, store: Store, key: SessionKey, chat_id: int, text: str,
-                     markup: InlineKeyboardMarkup, now: datetime) -> None:
-        try:
-            message = await call("sendMessage", lambda: bot.send_message(
-                chat_id, html.escape(text, quote=False), reply_markup=markup))
-        except Blocked:
-            await store.forget(key)
-            await self.to_staff(bot, self.staff().pgettext(
-                "staff", "She can no longer be reached (she blocked the bot); the case is "
-                "closed."))
-            return
-        except GaveUp:
-            await self.to_staff(bot, self.staff().pgettext(
-                "staff", "Telegram did not deliver that answer; try again later."))
-            return
-        await store.remember_messages(key, [message.message_id], now)
+                     markup: InlineKeyboardMarkup) -> list[int]:
+        """Send a text to her, split if long; the ids of what reached her."""
+        parts = html_chunks(text)
+        ids: list[int] = []
+        for i, part in enumerate(parts):
+            keyboard = markup if i == len(parts) - 1 else None
+            try:
+                message: Message = await call("sendMessage", lambda p=part, k=keyboard:  # type: ignore[misc]
+                                              bot.send_message(chat_id, p, reply_markup=k))
+            except Blocked:
+                await store.forget(key)
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "She can no longer be reached (she blocked the bot); the case is "
+                    "closed."))
+                return []
+            except (GaveUp, BadRequest) as exc:
+                log.warning("answer_failed error=%s", type(exc).__name__)
+                await self.to_staff(bot, self.staff().pgettext(
+                    "staff", "Telegram did not deliver that answer; try again later."))
+                return ids
+            ids.append(message.message_id)
+        return ids
 
 
 def _left_case(state: State | None) -> State | None:

@@ -8,11 +8,21 @@ closes that keyboard again. Every message id the bot sends is returned, so the
 caller can remember it for quick exit, except after ``ForgetMe``: from then on
 nothing about her is kept, not even the id of the neutral goodbye.
 
-Errors: 429 is retried once by PTB's ``AIORateLimiter`` (``max_retries=1``)
-and given up after that; 403 means she blocked the bot (``Blocked``, the
-caller forgets her); "message to edit not found" sends instead; "message is
-not modified" is ignored; timeouts and network errors are retried with
-backoff, then the turn is given up quietly.
+Errors: 429 is retried once by the rate limiter (``max_retries=1``) and
+given up after that; 403 means she blocked the bot (``Blocked``, the caller
+forgets her); "message to edit not found" sends instead; "message is not
+modified" is ignored; timeouts and network errors are retried with backoff,
+then the turn is given up quietly.
+
+Quick exit deletes more than the ids the store remembers (``quick_exit_ids``):
+a reply sent just before a hard kill, a copy Telegram delivered although the
+call timed out, a message whose turn never ran, or the neutral line of an
+earlier quick exit were never recorded. In a private chat every message is
+hers or the bot's, so deleting an id that was never recorded can only remove
+something quick exit is meant to remove (ids of other chats are skipped by
+Telegram). So it deletes every id from the first known to her exit when that
+span is short, and always the ``QUICK_EXIT_BEFORE`` ids just below it; after
+the neutral line, whatever arrived between her exit and that line.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import asyncio
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -47,6 +57,7 @@ from bot.engine.replies import (
     Say,
     ServiceList,
 )
+from bot.errors import StoreError
 from bot.limits import DELETE_BATCH, MAX_MESSAGE_CHARS
 from bot.store import SessionKey, Store
 
@@ -55,8 +66,13 @@ log = logging.getLogger("podruga.telegram")
 NETWORK_TRIES = 3  # a timeout or a dropped connection is tried this many times in all
 BACKOFF_SECONDS = 0.5  # first wait after a network error; doubles each try
 
+QUICK_EXIT_SPAN = 1000  # when her known ids span at most this many, all ids between go
+QUICK_EXIT_BEFORE = 100  # the ids just below her exit always go, known or not
+QUICK_EXIT_GAP = 50  # further apart, gaps between known ids up to this size are filled
+
 T = TypeVar("T")
 HandOverHook = Callable[[HandOver], Awaitable[list[int]]]  # returns ids sent to her chat
+WithdrawHook = Callable[[], Awaitable[None]]  # withdraws her open case, if any
 
 
 class Blocked(Exception):
@@ -134,6 +150,52 @@ def chunks(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     return parts
 
 
+def html_chunks(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Plain text as HTML-escaped message bodies, each at most ``limit`` characters.
+
+    Escaping can make a text several times longer (``<`` is ``&lt;``), so the text
+    is cut by the length it will have, at line breaks where it can, and never
+    inside an escape.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        pieces = [html.escape(c, quote=False) for c in line] if line else []
+        need = sum(len(p) for p in pieces) + (1 if current else 0)
+        if current and size + need > limit:
+            parts.append("".join(current))
+            current, size = [], 0
+        if current:
+            current.append("\n")
+            size += 1
+        for piece in pieces:
+            if size + len(piece) > limit:
+                parts.append("".join(current))
+                current, size = [], 0
+            current.append(piece)
+            size += len(piece)
+    parts.append("".join(current))
+    return [p for p in parts if p] or [""]
+
+
+def quick_exit_ids(known: Iterable[int]) -> list[int]:
+    """The message ids quick exit deletes, given those it knows (see the module's docstring)."""
+    ids = sorted({i for i in known if i > 0})
+    if not ids:
+        return []
+    low, high = ids[0], ids[-1]
+    found = set(range(max(1, high - QUICK_EXIT_BEFORE + 1), high + 1))
+    if high - low < QUICK_EXIT_SPAN:
+        found.update(range(low, high + 1))
+    else:
+        found.update(ids)
+        for a, b in zip(ids, ids[1:], strict=False):
+            if b - a <= QUICK_EXIT_GAP:
+                found.update(range(a + 1, b))
+    return sorted(found)
+
+
 def say_html(say: Say) -> list[str]:
     """The text of a Say as HTML message bodies, the footer in a small italic line."""
     body = html.escape(say.text, quote=False)
@@ -179,8 +241,14 @@ class Renderer:
     keyboard_open: bool = False
     screen: int | None = None
     unremembered: tuple[int, ...] = ()  # her message of this turn, not yet in the store
+    trigger: int | None = None  # her message, or the message whose button she pressed
+    saved: bool = True  # False when the store failed this turn: store calls may fail too
     handover: HandOverHook | None = None
+    withdraw: WithdrawHook | None = None
+    forget_later: Callable[[bool], None] | None = None  # the store failed to forget her
     out: Output = field(default_factory=Output)
+    deleted_up_to: int = 0  # the highest id quick exit deleted in this turn
+    last_sent: int = 0  # the id of the last message sent in this turn
 
     async def render(self, replies: Sequence[Reply]) -> Output:
         """Send every reply in order; stop quietly if Telegram keeps failing."""
@@ -195,6 +263,12 @@ class Renderer:
                 await self.one(reply)
         except GaveUp:
             pass
+        if self.deleted_up_to and self.last_sent > self.deleted_up_to + 1:
+            # Whatever landed between her exit and the neutral line (a consultant's answer
+            # in flight, the neutral line of a quick exit tapped a moment before) goes too.
+            gap = range(self.deleted_up_to + 1, self.last_sent)
+            if len(gap) <= QUICK_EXIT_BEFORE:
+                await self.delete(list(gap))
         return self.out
 
     async def one(self, reply: Reply) -> None:
@@ -217,8 +291,18 @@ class Renderer:
         elif isinstance(reply, DeleteConversation):
             await self.delete_conversation()
         elif isinstance(reply, ForgetMe):
-            await self.store.forget(self.key)
-            self.out.forgotten = True
+            if self.withdraw is not None:
+                await self.withdraw()
+            # After quick exit nothing is kept; after /forget the ids of her chat's messages
+            # stay (48 hours at most), so that quick exit can still blank it.
+            blank = bool(self.deleted_up_to)
+            try:
+                await self.store.forget(self.key, keep_messages=not blank)
+            except StoreError as exc:
+                log.warning("store_failed during=forget error=%s", type(exc).__name__)
+                if self.forget_later is not None:
+                    self.forget_later(not blank)
+            self.out.forgotten = blank
             self.out.screen = None
         elif isinstance(reply, HandOver):
             if self.handover is not None:
@@ -278,26 +362,49 @@ class Renderer:
             raise GaveUp() from None
 
     def note(self, message: Message | None) -> None:
-        if message is not None and not self.out.forgotten:
+        if message is None:
+            return
+        self.last_sent = max(self.last_sent, message.message_id)
+        if not self.out.forgotten:
             self.out.sent.append(message.message_id)
 
     async def delete_conversation(self) -> None:
-        """Delete every message of the chat still known, hers and the bot's, 100 at a time."""
-        known = await self.store.message_ids(self.key, self.now)
-        ids = sorted(set(known) | set(self.unremembered) | set(self.out.sent))
-        for start in range(0, len(ids), DELETE_BATCH):
-            batch = ids[start:start + DELETE_BATCH]
-            try:
-                await call("deleteMessages", lambda b=batch: self.bot.delete_messages(  # type: ignore[misc]
-                    self.chat_id, b))
-            except BadRequest as exc:
-                # Older than 48 hours or already gone: nothing more can be done for these.
-                log.info("delete_refused count=%d reason=%s", len(batch), _reason(exc))
-        await self.store.forget_messages(self.key)
+        """Delete every message of the chat quick exit can find, hers and the bot's."""
+        if self.withdraw is not None:
+            await self.withdraw()  # her case first: the staff group is told at once
+        try:
+            known = await self.store.message_ids(self.key, self.now)
+        except StoreError as exc:
+            log.warning("store_failed during=quick_exit error=%s", type(exc).__name__)
+            known = []
+        anchors = {*known, *self.unremembered, *self.out.sent}
+        if self.trigger is not None:
+            anchors.add(self.trigger)
+        ids = quick_exit_ids(anchors)
+        await self.delete(ids)
+        self.deleted_up_to = max(ids, default=0) or 1
+        try:
+            await self.store.forget_messages(self.key)
+        except StoreError as exc:
+            log.warning("store_failed during=quick_exit error=%s", type(exc).__name__)
         self.out.sent.clear()
         self.out.screen = None
         self.edit_id = None
-        log.info("chat_deleted count=%d", len(ids))
+        log.info("chat_deleted count=%d known=%d", len(ids), len(known))
+
+    async def delete(self, ids: list[int]) -> None:
+        """Delete messages of her chat, 100 per call, the calls side by side."""
+        async def batch(part: list[int]) -> None:
+            try:
+                await call("deleteMessages", lambda: self.bot.delete_messages(self.chat_id, part))
+            except BadRequest as exc:
+                # Older than 48 hours or already gone: nothing more can be done for these.
+                log.info("delete_refused count=%d reason=%s", len(part), _reason(exc))
+            except GaveUp:
+                pass
+
+        await asyncio.gather(*(batch(ids[i:i + DELETE_BATCH])
+                               for i in range(0, len(ids), DELETE_BATCH)))
 
 
 def _reason(exc: BaseException) -> str:

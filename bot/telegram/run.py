@@ -1,15 +1,18 @@
 """``podruga run``: check the configuration, load the content, and serve the bot.
 
 Long polling by default; ``--webhook URL`` serves the same Application behind a
-reverse proxy with Telegram's ``secret_token`` checked on every request. Both
-stop gracefully on SIGTERM (systemd's stop): updates in flight finish first.
+reverse proxy with Telegram's ``secret_token`` checked on every request
+(``webhook.py``). Both confirm an update to Telegram only once its turn is done
+(``intake.py``), and stop gracefully on SIGTERM (systemd's stop): updates in
+flight finish first. The content is checked as ``podruga check`` checks it.
 
 Exit status, for a service manager (deploy/podruga.service restarts on 75 and 1,
 never on 2 or 3):
 
 - 0: stopped (SIGTERM, Ctrl-C);
-- 2 (``EXIT_CONFIG``): a bad setting or option, or Telegram refused the token or
-  the webhook: a person must fix the configuration, restarting cannot help;
+- 2 (``EXIT_CONFIG``): a bad setting or option, Telegram refused the token (at
+  start or later, a 401 while polling) or the webhook, or the database is damaged
+  or from a newer Podruga: a person must fix it, restarting cannot help;
 - 3 (``EXIT_CONTENT``): broken flows, catalogs or directory (``file:line`` lines);
 - 75 (``EXIT_UNAVAILABLE``, EX_TEMPFAIL): the database or the Bot API cannot be
   reached, or the webhook port is taken: try again later;
@@ -19,9 +22,11 @@ never on 2 or 3):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -29,11 +34,15 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 
 from bot.config import load_settings
 from bot.errors import OptionError, StoreError
-from bot.world import WorldHolder, data_root, load_world
+from bot.store import StoreUnavailable
+from bot.telegram import logsafe
+from bot.telegram.handlers import RUNTIME, Runtime
+from bot.world import WorldHolder, check_all, data_root
 
 log = logging.getLogger("podruga.telegram")
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# my_chat_member: she blocked the bot, so it forgets her at once (handlers.on_chat_member).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 # A pause after each getUpdates that brought something: under load the next poll then
 # fetches a batch instead of one update per round trip (each poll costs about as much
 # CPU as a reply). 50 ms is nothing to a person; long polling is unchanged when idle.
@@ -44,29 +53,15 @@ EXIT_CONTENT = 3
 EXIT_UNAVAILABLE = 75
 
 
-class NoLibraryTracebacks(logging.Filter):
-    """A library's error line keeps its words and the error's type, not the traceback.
-
-    PTB's start-up retry loop logs the exception with its message, and a refused
-    token's message quotes the token; other messages may quote her data.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and not record.name.startswith("podruga"):
-            error = record.exc_info[1]
-            record.msg = f"{record.getMessage()} error={type(error).__name__}"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
 def configure_logging(level: str) -> None:
-    """Plain key=value lines on stderr (journald adds the time in production too)."""
+    """Plain key=value lines on stderr (journald adds the time in production too).
+
+    Every record that is not ours is scrubbed of its arguments and exception text
+    (``logsafe``): PTB's start-up retry loop quotes the token in a refused token's
+    error, and PTB logs an update it cannot parse whole, with her words in it.
+    """
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr)
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, NoLibraryTracebacks) for f in handler.filters):
-            handler.addFilter(NoLibraryTracebacks())
+    logsafe.install(logging.getLogger().handlers)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -119,7 +114,9 @@ def run_main(argv: Sequence[str]) -> int:
     configure_logging(args.log_level)
     path = webhook_path(args.webhook) if args.webhook else ""
     root = data_root(args.data)
-    world, errors, issues = load_world(root)
+    # What `podruga check` refuses (a renamed placeholder, an emptied translation) would
+    # break her turns: refused here too, as /reload refuses it.
+    world, errors, issues = check_all(root, date.today())
     if world is None:
         for error in errors:
             print(error, file=sys.stderr)
@@ -138,10 +135,12 @@ def run_main(argv: Sequence[str]) -> int:
         health.attach(app, args.listen, args.health_port)
     try:
         if args.webhook:
+            from bot.telegram.webhook import serve_webhook
+
             log.info("serving webhook listen=%s port=%d", args.listen, args.port)
-            app.run_webhook(listen=args.listen, port=args.port, url_path=path,
-                            webhook_url=args.webhook, secret_token=settings.webhook_secret,
-                            allowed_updates=ALLOWED_UPDATES)
+            asyncio.run(serve_webhook(app, listen=args.listen, port=args.port, path=path,
+                                      url=args.webhook, secret=settings.webhook_secret,
+                                      allowed_updates=ALLOWED_UPDATES))
         else:
             log.info("serving long_polling")
             app.run_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL)
@@ -150,7 +149,17 @@ def run_main(argv: Sequence[str]) -> int:
         log.error("start_failed exit=%d error=%s", code, type(exc).__name__)
         print(f"podruga: {why}", file=sys.stderr)
         return code
+    if runtime_of(app).fatal == "token":
+        print("podruga: Telegram refused TELEGRAM_BOT_TOKEN while the bot was running (401): "
+              "it was revoked or changed; copy it again from @BotFather (not retrying)",
+              file=sys.stderr)
+        return EXIT_CONFIG
     return 0
+
+
+def runtime_of(app: object) -> Runtime:
+    found: Runtime = app.bot_data[RUNTIME]  # type: ignore[attr-defined]
+    return found
 
 
 def start_failure(exc: BaseException) -> tuple[int, str]:
@@ -162,8 +171,10 @@ def start_failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, InvalidToken):
         return EXIT_CONFIG, ("Telegram refused TELEGRAM_BOT_TOKEN: copy it again from "
                              "@BotFather (not retrying)")
-    if isinstance(exc, StoreError):
+    if isinstance(exc, StoreUnavailable):  # the server is not up yet, the file is in use
         return EXIT_UNAVAILABLE, f"{exc} (retry later)"
+    if isinstance(exc, StoreError):  # damaged, newer than this program, not allowed in
+        return EXIT_CONFIG, f"{exc} (not retrying)"
     if isinstance(exc, NetworkError):  # also TimedOut: Telegram or the network is down
         return EXIT_UNAVAILABLE, f"the Bot API cannot be reached: {exc} (retry later)"
     if isinstance(exc, RetryAfter | Conflict):  # flood control; an old instance still polling

@@ -91,7 +91,8 @@ async def start_bot(api: FakeBotApi, world: Any, db: Path, clock: Any = None,
     assert app.post_init is not None
     await app.post_init(app)
     await app.updater.start_polling(poll_interval=0, timeout=1,  # type: ignore[union-attr]
-                                    allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+                                    allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY,
+                                                     Update.MY_CHAT_MEMBER])
     await app.start()
     return harness
 

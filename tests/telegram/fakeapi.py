@@ -2,8 +2,11 @@
 
 It keeps one list of messages per chat (hers and the bot's), so a test can ask
 what her phone would show; it records every call; it serves queued updates to
-long polling; and it can be told to answer a method with an error (429 with
-``retry_after``, 403, ...). Used by the e2e tests and by bench/telegram_bench.py.
+long polling and confirms them by ``offset`` as Telegram does; and it can be told
+to answer a method with an error (429 with ``retry_after``, 403, 401, ...), to
+stall or drop it, or to carry it out and answer late (a timeout although
+Telegram delivered), each optionally for one chat only. Used by the e2e tests
+and by bench/telegram_bench.py.
 """
 
 from __future__ import annotations
@@ -150,8 +153,11 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []
         self.delivered = 0  # update ids below this were fetched by the bot
         self.chats: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-        self.failures: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-        self.faults: dict[str, list[float | None]] = defaultdict(list)  # stall seconds, None: drop
+        # method -> (status, body, chat or None for any chat)
+        self.failures: dict[str, list[tuple[int, dict[str, Any], int | None]]] = defaultdict(list)
+        # method -> (stall seconds, None: drop; chat or None; "before" or "after" the work)
+        self.faults: dict[str, list[tuple[float | None, int | None, str]]] = defaultdict(list)
+        self.confirmed = 0  # update ids below this were confirmed by the bot (getUpdates offset)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
         self.sent_at: dict[int, float] = {}  # update id -> when she sent it (for the bench)
@@ -212,25 +218,49 @@ class FakeBotApi:
         self.chats[woman.id][message_id] = message
         return self.push({"message": message})
 
-    def fail(self, method: str, status: int, times: int = 1, **parameters: Any) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error."""
+    def fail(self, method: str, status: int, times: int = 1, chat: int | None = None,
+             **parameters: Any) -> None:
+        """Answer the next ``times`` calls of ``method`` (to ``chat`` only, if given)
+        with an error."""
         descriptions = {429: f"Too Many Requests: retry after {parameters.get('retry_after')}",
                         403: "Forbidden: bot was blocked by the user",
+                        401: "Unauthorized",
                         400: "Bad Request: message to edit not found"}
         body: dict[str, Any] = {"ok": False, "error_code": status,
                                 "description": parameters.pop("description", None)
                                 or descriptions.get(status, "Error")}
         if parameters:
             body["parameters"] = parameters
-        self.failures[method] += [(status, body)] * times
+        self.failures[method] += [(status, body, chat)] * times
 
-    def stall(self, method: str, seconds: float, times: int = 1) -> None:
+    def stall(self, method: str, seconds: float, times: int = 1, chat: int | None = None) -> None:
         """Hold the next ``times`` calls of ``method`` this long before answering."""
-        self.faults[method] += [seconds] * times
+        self.faults[method] += [(seconds, chat, "before")] * times
+
+    def late(self, method: str, seconds: float, times: int = 1, chat: int | None = None) -> None:
+        """Carry out the next ``times`` calls of ``method``, then answer ``seconds`` late:
+        past the bot's read timeout, the message is delivered although the call failed."""
+        self.faults[method] += [(seconds, chat, "after")] * times
 
     def drop(self, method: str, times: int = 1) -> None:
         """Close the connection on the next ``times`` calls of ``method``, answering nothing."""
-        self.faults[method] += [None] * times
+        self.faults[method] += [(None, None, "before")] * times
+
+    @staticmethod
+    def _first(entries: list[Any], chat: Any, at: int) -> Any:
+        """Remove and return the first entry meant for this call's chat (``entry[at]``)."""
+        for i, entry in enumerate(entries):
+            if entry[at] is None or entry[at] == chat:
+                return entries.pop(i)
+        return None
+
+    def her_message(self, woman: Woman, text: str) -> int:
+        """A message she sent that the bot never heard of (its update was lost)."""
+        message_id = next(self._message_ids[woman.id])
+        self.chats[woman.id][message_id] = {"message_id": message_id, "date": int(time.time()),
+                                            "chat": woman.chat(), "from": woman.user(),
+                                            "text": text}
+        return message_id
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -271,15 +301,19 @@ class FakeBotApi:
         if self.latency and method != "getUpdates":
             await asyncio.sleep(self.latency)
         self.calls.append(Call(method, params))
-        if self.faults.get(method):
-            stall = self.faults[method].pop(0)
-            if stall is None:
+        chat = params.get("chat_id")
+        chat = int(chat) if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit() \
+            else chat
+        fault = self._first(self.faults.get(method, []), chat, 1)
+        if fault is not None and fault[2] == "before":
+            if fault[0] is None:
                 assert request.transport is not None
                 request.transport.close()
                 return web.Response()
-            await asyncio.sleep(stall)
-        if self.failures.get(method):
-            status, body = self.failures[method].pop(0)
+            await asyncio.sleep(fault[0])
+        failure = self._first(self.failures.get(method, []), chat, 2)
+        if failure is not None:
+            status, body, _ = failure
             return web.json_response(body, status=status)
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
@@ -290,6 +324,8 @@ class FakeBotApi:
         except _ApiError as exc:
             return web.json_response({"ok": False, "error_code": exc.status,
                                       "description": exc.description}, status=exc.status)
+        if fault is not None and fault[2] == "after" and fault[0] is not None:
+            await asyncio.sleep(fault[0])
         return web.json_response({"ok": True, "result": result})
 
     async def api_getMe(self, params: dict[str, Any]) -> Any:
@@ -300,6 +336,9 @@ class FakeBotApi:
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
         self.delivered = max(self.delivered, offset)
+        self.confirmed = max(self.confirmed, offset)
+        # As Telegram does: updates below a confirmed offset are gone for good.
+        offset = max(offset, self.confirmed)
         deadline = time.monotonic() + timeout
         while True:
             # Update ids are 1, 2, 3, ...: the ones from ``offset`` on are a slice.

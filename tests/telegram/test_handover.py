@@ -27,7 +27,11 @@ def bot_messages(her: Any) -> list[dict[str, Any]]:
     return [m for m in her.screen() if m["from"]["id"] == BOT_ID]
 
 
+CONSULTANT = 900001  # Consultant's default id in the fake
+
+
 async def start(api: FakeBotApi, world: Any, tmp_path: Path, **settings: Any) -> Harness:
+    settings.setdefault("staff_ids", frozenset({42, CONSULTANT}))
     return await start_bot(api, world, tmp_path / "podruga.sqlite3", staff_chat=STAFF,
                            case_key=CASE_KEY, **settings)
 

@@ -43,7 +43,8 @@ async def test_staff_read_the_bot_in_their_language(api: FakeBotApi, world: Any,
                                                      stats: tuple[str, str],
                                                      reloaded: str) -> None:
     bot = await start_bot(api, world, tmp_path / "podruga.sqlite3", staff_chat=STAFF_CHAT,
-                          case_key=CASE_KEY, staff_lang=lang)
+                          case_key=CASE_KEY, staff_lang=lang,
+                          staff_ids=frozenset({42, 900001}))  # 900001: the fake's consultant
     try:
         her = api.woman(7100, language_code="ru")  # she reads Russian whatever staff read
         her.say("/start")
