@@ -36,9 +36,9 @@ def templates(root: Path) -> dict[str, Catalog]:
             found[path.stem] = template
     code = Catalog(domain=i18n.CODE_DOMAIN, project="podruga", header_comment=f"# {HEADER}")
     for want in i18n.wanted_from_code(root / "bot", root):
-        msgid = (want.msgid, want.plural) if want.plural else want.msgid
+        message: str | tuple[str, str] = (want.msgid, want.plural) if want.plural else want.msgid
         # Babel's Catalog merges the locations of a string that is already there.
-        code.add(msgid, locations=[(want.path, want.line)], context=want.context)
+        code.add(message, locations=[(want.path, want.line)], context=want.context)
     found[i18n.CODE_DOMAIN] = code
     return found
 

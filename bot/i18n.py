@@ -96,8 +96,9 @@ def load(
             for message in catalog:
                 if not message.id:
                     continue
-                msgid = message.id[0] if isinstance(message.id, tuple) else message.id
-                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                msgid = str(message.id[0] if isinstance(message.id, tuple) else message.id)
+                strings = tuple(str(s or "") for s in (
+                    message.string if isinstance(message.string, tuple) else (message.string,)))
                 key = (message.context, msgid)
                 line = (message.lineno or 0) + 1
                 entries[lang][key] = Entry(name, line, tuple(strings), message.fuzzy)

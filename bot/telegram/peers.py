@@ -124,7 +124,8 @@ class SharedRateLimiter(BaseRateLimiter[int]):
                     raise
                 attempt += 1
                 pause = _seconds(exc.retry_after) + 0.1
-                held = chat[0] if chat is not None and is_group(chat_id) else OVERALL
+                held = (chat[0] if chat is not None and chat_id is not None and is_group(chat_id)
+                        else OVERALL)
                 log.info("api_retry_after method=%s seconds=%.1f scope=%s", endpoint, pause,
                          "group" if held != OVERALL else OVERALL)
                 await self._hold(held, pause)
