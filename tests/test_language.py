@@ -52,14 +52,13 @@ _WHY = {
                  "«швидкі тести», «правовая помощь», «НКО») or the typewriter '",
 }
 _NOT_YET = {
-    "glossary": "uk/ost uk/pregnancy ru/ost ru/pregnancy",
-    "latin": "uk/pregnancy ru/pregnancy",
-    "apostrophe": "uk/ost uk/pregnancy",
+    "glossary": "uk/ost ru/ost",
+    "latin": "",
+    "apostrophe": "uk/ost",
     "yo": "ru/ost",
-    "slang": "uk/ost uk/pregnancy "
-             "ru/ost ru/pregnancy",
+    "slang": "uk/ost ru/ost",
     "format": "",
-    "directory": "directory/ua directory/md directory/kz directory/ru",
+    "directory": "",
 }
 PENDING: dict[tuple[str, str], str] = {
     (check, name if check == "directory" else f"{name}.po"):
