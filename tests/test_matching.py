@@ -198,6 +198,56 @@ def test_calm_questions_are_not_crises(index: Index, text: str) -> None:
     assert not index.match(text).crisis
 
 
+# The crisis paths added after the medical review (issue 15), in messages written for
+# these tests: urgent ones reach their crisis step flagged, calm ones their calm step.
+NEW_URGENT = [
+    ("у мене в руці вся пачка снодійного, я більше не витримаю", "self_harm"),
+    ("я на мосту і вже все вирішила", "self_harm"),
+    ("сегодня ночью я всё закончу, таблетки уже рядом", "self_harm"),
+    ("i took a whole bottle of sleeping pills to end it", "self_harm"),
+    ("він не дихає і тільки хрипить, як качати серце", "cpr"),
+    ("она не дышит, как правильно давить на грудь", "cpr"),
+    ("how many chest compressions before breaths, he stopped breathing", "cpr"),
+    ("малий випив мій метадон зі склянки, але наче веселий", "child_dose"),
+    ("дочь проглотила таблетку бупренорфина полчаса назад, вроде в порядке", "child_dose"),
+    ("my toddler drank from my methadone bottle, he seems fine", "child_dose"),
+]
+NEW_CALM = [
+    ("иногда режу бедра лезвием, когда накатывает, это нормально?", "self_harm"),
+    ("i scratch my arms till they bleed when i'm stressed, is that normal", "self_harm"),
+    ("куди сховати дози метадону щоб діти не знайшли", "child_dose"),
+    ("как хранить бупренорфин дома, если дети маленькие", "child_dose"),
+]
+
+
+@pytest.mark.parametrize(("text", "topic"), NEW_URGENT)
+def test_new_crisis_paths_are_reached_flagged(world: Any, index: Index, text: str,
+                                              topic: str) -> None:
+    match = index.match(text)
+    assert match.crisis and match.suggestions == (), match
+    assert topic in topics_of(world, match.step), match
+
+
+@pytest.mark.parametrize(("text", "topic"), NEW_CALM)
+def test_calm_questions_on_the_new_topics_get_their_calm_answer(world: Any, index: Index,
+                                                                text: str, topic: str) -> None:
+    match = index.match(text)
+    assert not match.crisis and topic in topics_of(world, match.step), match
+
+
+def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> None:
+    from bot.matching.index import shipped_examples
+
+    read = world.index._reader.read
+    examples = shipped_examples()
+    learned = {read(p).lines[0] for e in world.index.entries for ps in e.phrases.values()
+               for p in ps}
+    learned |= {read(t).lines[0] for t in (*examples.calm, *examples.not_ours,
+                                           *(t for v in examples.urgent.values() for t in v))}
+    mine = [text for text, _ in NEW_URGENT + NEW_CALM]
+    assert [t for t in mine if read(t).lines[0] in learned] == []
+
+
 def test_safety_wins_over_another_intent(world: Any, index: Index) -> None:
     match = index.match("где сдать тест на вич, и еще подруга не дышит")
     assert match.crisis and "overdose" in topics_of(world, match.step)
