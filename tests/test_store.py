@@ -893,3 +893,18 @@ async def test_forgotten_rows_leave_no_trace_in_the_sqlite_file(tmp_path: Path) 
         assert b"chisinau" not in raw
     finally:
         await store.close()
+
+
+async def test_a_sqlite_file_removed_under_the_running_store_is_noticed(tmp_path: Path) -> None:
+    """SQLite would go on writing into the unlinked file, lost at restart: say so instead."""
+    folder = tmp_path / "data"
+    store = await open_store(folder / "podruga.sqlite3")
+    try:
+        assert await store.schema_version() == len(sqlite_backend.MIGRATIONS)
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+        with pytest.raises(StoreError, match="removed or replaced while the bot ran"):
+            await store.schema_version()
+    finally:
+        await store.close()

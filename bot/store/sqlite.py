@@ -127,6 +127,7 @@ class SqliteStore(Store):
         self.path = str(path)
         self._memory = self.path == ":memory:"
         self._writer: aiosqlite.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # the file's device and inode at open
         self._lock = asyncio.Lock()
         self._queue: list[tuple[Work[Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -141,6 +142,7 @@ class SqliteStore(Store):
             self._writer = await self._connect()
             await self._check(self._writer)
             applied = await self._migrate(self._writer)
+            self._identity = _identity(self.path)
         except BaseException as exc:
             await self.close()
             if isinstance(exc, StoreError):
@@ -231,6 +233,15 @@ class SqliteStore(Store):
         return len(MIGRATIONS) - current
 
     async def schema_version(self) -> int:
+        """The schema version; also a health check: StoreError if the file has gone.
+
+        A file removed or replaced while the bot runs (its folder deleted, a backup
+        restored over it) takes every later write with it: SQLite goes on writing into
+        the unlinked file, which is lost at restart. Better a clear fault than that.
+        """
+        if self._identity is not None and _identity(self.path) != self._identity:
+            raise StoreError(f"the database file {self.path} was removed or replaced while "
+                             "the bot ran: what it writes now is lost at restart; restart it")
         async with self._reading("read the schema version") as db:
             rows = await db.execute_fetchall("SELECT max(version) FROM schema_migrations")
         return int(next(iter(rows))[0])
@@ -655,6 +666,17 @@ def _rollback_now(conn: sqlite3.Connection) -> None:
         pass  # no transaction was open (COMMIT may have closed it before failing)
     except (sqlite3.Error, ValueError) as exc:
         log.warning("rollback failed: %s", type(exc).__name__)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode, None for ``:memory:`` or a file that is gone."""
+    if path == ":memory:":
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return found.st_dev, found.st_ino
 
 
 def _prepare_file(path: Path) -> None:

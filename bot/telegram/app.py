@@ -42,6 +42,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.engine.events import COMMANDS
 from bot.engine.state import LANGS
+from bot.errors import StoreError
 from bot.store import Keyring, open_store
 from bot.telegram import handlers, logsafe, peers
 from bot.telegram.handlers import RUNTIME, STAFF_COMMANDS, Runtime
@@ -56,7 +57,7 @@ log = logging.getLogger("podruga.telegram")
 CONCURRENT_UPDATES = 64  # turns of different women in flight at once; one woman's stay in order
 PURGE_EVERY_SECONDS = 3600  # expiry pass over sessions, message ids and cases
 PURGE_FIRST_SECONDS = 30
-RETRY_FORGET_SECONDS = 15  # a forget the store failed is tried again this often
+WATCH_STORE_SECONDS = 15  # a forget the store failed is tried again, and the store checked
 # Libraries that log request bodies (her text, her chat id) or the token at DEBUG/INFO.
 QUIET_LOGGERS = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING,
                  "apscheduler": logging.WARNING, "tornado.access": logging.WARNING,
@@ -119,11 +120,16 @@ async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
              counts.cases)
 
 
-async def retry_forgets(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Quick exits and /forgets the store could not carry out while it was down."""
+async def watch_store(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Carry out the quick exits and /forgets the store could not do while it was down, and
+    say it loudly when the store is broken (a SQLite file removed under the running bot)."""
     rt: Runtime = context.application.bot_data[RUNTIME]
     if rt.unforgotten:
         await rt.forget_pending()
+    try:
+        await rt.live_store().schema_version()
+    except StoreError as exc:
+        log.error("store_check_failed error=%s: %s", type(exc).__name__, exc)
 
 
 async def post_init(app: Application) -> None:  # type: ignore[type-arg]
@@ -135,8 +141,8 @@ async def post_init(app: Application) -> None:  # type: ignore[type-arg]
     if app.job_queue is not None:
         app.job_queue.run_repeating(purge, interval=PURGE_EVERY_SECONDS,
                                     first=PURGE_FIRST_SECONDS, name="purge")
-        app.job_queue.run_repeating(retry_forgets, interval=RETRY_FORGET_SECONDS,
-                                    first=RETRY_FORGET_SECONDS, name="retry_forgets")
+        app.job_queue.run_repeating(watch_store, interval=WATCH_STORE_SECONDS,
+                                    first=WATCH_STORE_SECONDS, name="watch_store")
     log.info("bot_started steps=%d store=%s", len(rt.holder.world.flows.steps), rt.store.name)
 
 

@@ -113,12 +113,12 @@ class Intake:
             self._progress.set()
 
     async def progress(self, seconds: float) -> None:
-        """Wait until some turn finishes, or ``seconds`` pass."""
-        self._progress.clear()
+        """Wait until some turn finishes (or has finished since the last wait), or ``seconds``."""
         try:
             await asyncio.wait_for(self._progress.wait(), max(seconds, 0.0))
         except TimeoutError:
             pass
+        self._progress.clear()
 
     async def drained(self, seconds: float) -> None:
         """Wait until no turn is in flight, or ``seconds`` pass."""

@@ -575,3 +575,83 @@ async def test_a_forged_button_for_another_chat_writes_nothing_there(
 async def test_a_whole_world_still_answers(api: FakeBotApi, bot: Harness, world: Any) -> None:
     """The holder the bot runs on is the fixture's world (nothing above replaced it)."""
     assert isinstance(bot.runtime.holder, WorldHolder)
+
+
+class Proxy:
+    """A TCP proxy to PostgreSQL that the test can cut and restore: the server 'goes away'."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+
+@pytest.mark.postgres
+async def test_a_crisis_is_answered_while_postgresql_is_gone(api: FakeBotApi,
+                                                            world: Any) -> None:
+    import asyncpg
+    import secrets as secrets_module
+
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    try:
+        admin = await asyncpg.connect(url, timeout=3)
+    except (OSError, TimeoutError) as exc:
+        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
+    schema = f"faults_{secrets_module.token_hex(6)}"
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    proxy = Proxy()
+    await proxy.start()
+    bot = await start_bot(api, world, f"postgresql://postgres@127.0.0.1:{proxy.port}/test"
+                                      f"?search_path={schema}")  # type: ignore[arg-type]
+    try:
+        her = api.woman(5100, language_code="uk")
+        await begin(bot, her)
+        await proxy.cut()
+        her.say(CRISIS_UK)
+        await bot.settle()
+        expected = step(world, State(lang="uk"), Text(CRISIS_UK), datetime.now(UTC))
+        says = [say_html(r)[0] for r in expected.replies if isinstance(r, Say)]
+        assert bot_messages(her)[-1]["text"] == says[-1]
+        await proxy.start()  # the server is back, on the same port
+        her.say("/help")
+        await bot.settle()
+        state = await bot.store.load_session(bot.key(her.id))
+        assert state is not None and state.step_id == "main.help" and state.country == "UA"
+    finally:
+        await stop_bot(bot)
+        await proxy.cut()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
