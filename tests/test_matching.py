@@ -235,6 +235,37 @@ def test_calm_questions_on_the_new_topics_get_their_calm_answer(world: Any, inde
     assert not match.crisis and topic in topics_of(world, match.step), match
 
 
+# The answers added for issue 19, asked in messages written for these tests.
+NEW_TOPICS = [
+    ("можно ли лирику вместе с метадоном, сильно рубит", "mixing"),
+    ("is it dangerous to take xanax with my methadone", "mixing"),
+    ("кажуть у місті фентаніл у героїні, як вберегтися", "contaminated_supply"),
+    ("что такое нитазены и почему от них умирают", "contaminated_supply"),
+    ("на руці після уколу гуля червона і гаряча, що це", "wounds"),
+    ("нарыв на ноге после укола, болит и опухло", "wounds"),
+    ("after shooting up my arm is swollen and red, what do i do", "wounds"),
+    ("кинула бухати різко, трусить і бачу всяке, це небезпечно?", "withdrawal_danger"),
+    ("бросила феназепам резко, трясёт, это опасно?", "withdrawal_danger"),
+    ("через тиждень виходжу з колонії, що з дозою і ліками", "prison_release"),
+    ("виїхала з Маріуполя, як продовжити ЗПТ в іншому місті", "displacement"),
+    ("уехала в Польшу, как там получать метадон", "displacement"),
+    ("хочу зробити аборт, до якого терміну можна і скільки коштує", "abortion"),
+    ("где сделать аборт бесплатно и до какой недели можно", "abortion"),
+    ("у пологовому кажуть візьмуть в дитини аналіз сечі на наркотики, вони мають право?",
+     "newborn_tests"),
+    ("will they test my newborn for drugs and call social services", "newborn_tests"),
+    ("якщо вірусне навантаження невизначуване, чи можу я заразити партнера", "u_equals_u"),
+    ("неопределяемая вирусная нагрузка значит не передаётся?", "u_equals_u"),
+]
+
+
+@pytest.mark.parametrize(("text", "topic"), NEW_TOPICS)
+def test_the_new_topics_are_found_by_typed_questions(world: Any, index: Index, text: str,
+                                                     topic: str) -> None:
+    match = index.match(text)
+    assert not match.crisis and topic in topics_of(world, match.step), match
+
+
 def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> None:
     from bot.matching.index import shipped_examples
 
@@ -244,7 +275,7 @@ def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> Non
                for p in ps}
     learned |= {read(t).lines[0] for t in (*examples.calm, *examples.not_ours,
                                            *(t for v in examples.urgent.values() for t in v))}
-    mine = [text for text, _ in NEW_URGENT + NEW_CALM]
+    mine = [text for text, _ in NEW_URGENT + NEW_CALM + NEW_TOPICS]
     assert [t for t in mine if read(t).lines[0] in learned] == []
 
 
