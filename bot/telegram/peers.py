@@ -160,10 +160,12 @@ class SharedRateLimiter(BaseRateLimiter[int]):
 
 async def join(cluster: Cluster, reload: Callable[[], tuple[list[Any], list[Any]]]) -> None:
     """Open the cluster and reload the content whenever another instance did (or may have)."""
-    def on_event(event: str) -> None:
+    async def on_event(event: str) -> None:
         if event not in (RELOAD, "reconnected"):
             return
-        errors, issues = reload()
+        # In a thread: a reload runs `podruga check`'s checks, seconds of CPU, and women
+        # are answered meanwhile.
+        errors, issues = await asyncio.to_thread(reload)
         log.info("peer_reload cause=%s errors=%d warnings=%d", event, len(errors), len(issues))
 
     cluster.subscribe(on_event)
