@@ -58,7 +58,8 @@ def render(replies: Sequence[Reply]) -> Screen:
         if isinstance(reply, Say):
             block = reply.text
             if reply.footer:
-                block += f"\n  ({reply.footer})"
+                # "Updated: ..." and "Sources: ...": one bracketed line each, under the text
+                block += "".join(f"\n  ({line})" for line in reply.footer.split("\n"))
             if reply.buttons:
                 block += "\n" + buttons(reply.buttons)
             blocks.append(block)

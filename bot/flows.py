@@ -10,6 +10,17 @@ last good ``Flows``.
 Besides the flow files, ``flows/`` holds two lists the flows refer to:
 ``topics.yaml`` (the question topics, from ../shared/TOPICS.yaml) and
 ``sources.yaml`` (the documents answers cite).
+
+Countries. A step or a button can be hidden in some countries (``hide: [RU]``,
+or ``hide: {RU: russia}`` to name the step shown instead). The engine never
+shows a hidden step there: buttons to it are left out, and a typed question or
+an old button that leads to it opens the step named instead (by default the
+flow's ``start``, else the menu). For each country in ``DECIDED_COUNTRIES``
+the cross-check walks what a woman there can reach (the steps the bot opens by
+itself, every step a typed question can land on, and the buttons she is shown)
+and reports each reached step whose text nobody decided for that country: it
+needs a variant ``when: {country: RU}``, ``hide: [RU]``, or ``same_in: [RU]``
+(the general text was read for Russia and holds there as it is).
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,13 +53,23 @@ CONVERSATION_TOPICS = frozenset({"smalltalk"})
 ROOT_STEPS = ("main.menu", "main.welcome", "main.help", "main.privacy", "crisis.start")
 ACTIONS = ("exit", "forget", "human", "leave", "language", "country", "location")
 COUNTRIES = ("UA", "RU", "BY", "MD", "KZ", "KG", "TJ", "UZ", "TM", "GE", "AM", "AZ", "XX")
+# Countries where every step a woman can reach needs an explicit decision (a variant for the
+# country, hide, or same_in): in Russia OST is banned and "drug propaganda" is prosecuted,
+# so a text written for elsewhere can be false for her and put the NGO at risk.
+DECIDED_COUNTRIES = ("RU",)
+# Services that do not exist in a country: a button searching for them must be hidden there.
+ABSENT_NEEDS = {"RU": frozenset({"ost"})}
+COUNTRY_NAMES = {"RU": "Russia"}
+
 
 FLOW_KEYS = ("flow", "title", "steps", "sources")
 STEP_KEYS = (
     "say", "buttons", "topics", "ask", "sources", "reviewed", "crisis", "set", "keep", "note",
+    "hide", "same_in", "verify",
 )
-BUTTON_KEYS = ("label", "go")
-VARIANT_KEYS = ("when", "text")
+BUTTON_KEYS = ("label", "go", "hide")
+SOURCE_KEYS = ("name", "title", "url")
+VARIANT_KEYS = ("when", "text", "sources")
 WHEN_KEYS = ("country", "pregnant", "lang")
 SET_KEYS = ("pregnant",)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -63,6 +84,7 @@ class Variant:
     countries: frozenset[str] = frozenset()
     langs: frozenset[str] = frozenset()
     pregnant: bool | None = None
+    sources: tuple[str, ...] = ()  # this variant's own sources; else the step's
 
     @property
     def is_fallback(self) -> bool:
@@ -83,6 +105,7 @@ class ButtonDef:
     label: str
     go: str  # resolved: "flow.step", "find:a+b", or "do:action"
     line: int
+    hide: Mapping[str, str] = field(default_factory=dict)  # country -> step shown instead, or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +125,9 @@ class StepDef:
     sets: Mapping[str, Any] = field(default_factory=dict)
     keep: bool = False
     note: str = ""  # a comment for translators
+    hide: Mapping[str, str] = field(default_factory=dict)  # country -> step shown instead, or ""
+    same_in: frozenset[str] = frozenset()  # countries where the general text holds as it is
+    verify: tuple[str, ...] = ()  # what staff must verify before this text can be trusted
 
     @property
     def flow(self) -> str:
@@ -121,11 +147,15 @@ class StepDef:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A document answers cite: short key, full title and, where there is one, a link."""
+    """A document answers cite: its key, the short name she sees (a msgid, translated),
+    the full title for staff and, where there is one, a link."""
 
     key: str
     title: str
     url: str = ""
+    name: str = ""
+    path: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +174,51 @@ class Flows:
     flows: Mapping[str, FlowDef]
     topics: Mapping[str, int]  # topic id -> its line in topics.yaml
     sources: Mapping[str, Source]
+    # find:/do: payloads some button hides, by country, with the step shown instead ("")
+    hidden_payloads: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def answers(self) -> Iterable[StepDef]:
         return (s for s in self.steps.values() if s.is_answer)
+
+    def source(self, key: str) -> Source | None:
+        """A cited document, from flows/sources.yaml or any flow's own ``sources:``."""
+        return self.sources.get(key)
+
+    def is_hidden(self, go: str, country: str) -> bool:
+        """Whether a step (or a ``find:``/``do:`` payload) is never shown in this country."""
+        step = self.steps.get(go)
+        if step is not None:
+            return country in step.hide
+        return country in self.hidden_payloads.get(go, {})
+
+    def shown_instead(self, go: str, country: str) -> str:
+        """What to open for ``go`` in this country: ``go`` itself, or what replaces it there.
+
+        A hidden step names its replacement (``hide: {RU: russia}``); without one it is
+        the flow's ``start``, else the menu. The cross-check makes sure the replacement
+        is itself shown there; the loop guard only keeps a broken file from hanging.
+        """
+        seen: set[str] = set()
+        while self.is_hidden(go, country) and go not in seen:
+            seen.add(go)
+            go = self.replacement(go, country)
+        return go if not self.is_hidden(go, country) else "main.menu"
+
+    def replacement(self, go: str, country: str) -> str:
+        """One step of ``shown_instead``: what a hidden step or payload names instead."""
+        step = self.steps.get(go)
+        named = step.hide[country] if step is not None else self.hidden_payloads[go][country]
+        if not named:
+            start = f"{go.split('.', 1)[0]}.start" if step is not None else ""
+            named = start if start in self.steps and start != go else "main.menu"
+        return named
+
+    def button_shown(self, button: ButtonDef, country: str) -> bool:
+        """A button is left out where it is hidden, or where the step it opens is hidden."""
+        if country in button.hide:
+            return False
+        step = self.steps.get(button.go)
+        return step is None or country not in step.hide
 
     def label_of(self, step_id: str) -> str | None:
         """How the menus name a step: the English label of the first button that leads to it."""
@@ -155,6 +227,18 @@ class Flows:
                 if button.go == step_id:
                     return button.label
         return None
+
+
+def _hidden_payloads(steps: Mapping[str, StepDef]) -> dict[str, dict[str, str]]:
+    """``find:``/``do:`` payloads that some button hides, by country, with what replaces
+    them: an old button from before she changed country is still never followed there."""
+    found: dict[str, dict[str, str]] = {}
+    for step in steps.values():
+        for button in step.buttons:
+            if button.go not in steps:
+                for country, instead in button.hide.items():
+                    found.setdefault(button.go, {}).setdefault(country, instead)
+    return found
 
 
 def _hint(value: str, choices: Iterable[str]) -> str:
@@ -238,12 +322,21 @@ class _FileReader:
             return {}
         found = {}
         for key, value in node.items():
-            if isinstance(value, str):
-                found[key] = Source(key, value)
-            elif isinstance(value, Node) and isinstance(value.get("title"), str):
-                found[key] = Source(key, value["title"], str(value.get("url", "")))
-            else:
-                self.error(node.line_of(key), "a source needs a title", f"source {key!r}")
+            swhere = f"source {key!r}"
+            if not isinstance(value, Node) or not isinstance(value.get("title"), str):
+                self.error(node.line_of(key), "a source needs 'name:' (the short name shown "
+                           "under answers) and 'title:' (the full title, for staff)", swhere)
+                continue
+            self.unknown_keys(value, SOURCE_KEYS, swhere)
+            name = value.get("name")
+            if not isinstance(name, str) or not name.strip():
+                self.error(node.line_of(key), "a source needs 'name:': a short name she can look "
+                           "up, "
+                           "like 'WHO, OST guidelines, 2009'; it is shown under answers and "
+                           "translated in the catalogs", swhere)
+                continue
+            found[key] = Source(key, value["title"], str(value.get("url", "")), name.strip(),
+                                self.name, node.line_of(key))
         return found
 
     def step(self, step_id: str, body: Any, line: int) -> StepDef | None:
@@ -289,12 +382,62 @@ class _FileReader:
             if flag in body and not isinstance(body[flag], bool):
                 self.error(body.line_of(flag), f"{flag!r} must be true or false", where)
         note = body.get("note", "")
+        hide = self.hide(body, step_id, where)
+        same_in = frozenset(self.countries(body, "same_in", where))
+        for country in sorted(same_in & set(hide)):
+            self.error(body.line_of("same_in"), f"the step is hidden in {country}, so it "
+                       f"cannot also say its text holds there: drop {country} from one", where)
+        verify = self.string_list(body, "verify", where)
+        for item in verify:
+            self.issues.append(Issue(self.name, body.line_of("verify"),
+                                     f"{where}: staff must verify: {item}"))
         return StepDef(
             id=step_id, path=self.name, line=line, say=say, buttons=buttons, topics=topics,
             ask=ask, sources=sources, reviewed=reviewed if isinstance(reviewed, date) else None,
             crisis=body.get("crisis") is True, sets=dict(sets), keep=body.get("keep") is True,
-            note=note if isinstance(note, str) else "",
+            note=note if isinstance(note, str) else "", hide=hide, same_in=same_in,
+            verify=verify,
         )
+
+    def countries(self, node: Node, key: str, where: str) -> list[str]:
+        """A list of country codes (or one code); unknown codes are errors."""
+        if key not in node:
+            return []
+        raw = node[key]
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not items:
+            self.error(node.line_of(key), f"{key!r} must list countries, like [RU]", where)
+            return []
+        found = []
+        for item in items:
+            if item not in COUNTRIES:
+                self.error(node.line_of(key),
+                           f"unknown country {item!r}{_hint(str(item), COUNTRIES)}", where)
+            else:
+                found.append(str(item))
+        return found
+
+    def hide(self, node: Node, step_id: str, where: str) -> dict[str, str]:
+        """``hide: [RU]`` or ``hide: {RU: step}``: country -> the step shown instead ("")."""
+        if "hide" not in node:
+            return {}
+        value = node["hide"]
+        if not isinstance(value, Node):
+            return dict.fromkeys(self.countries(node, "hide", where), "")
+        flow = step_id.split(".", 1)[0]
+        found = {}
+        for country, instead in value.items():
+            if country not in COUNTRIES:
+                self.error(value.line_of(country),
+                           f"unknown country {country!r}{_hint(str(country), COUNTRIES)}", where)
+                continue
+            if not isinstance(instead, str) or not instead.strip():
+                self.error(value.line_of(country), "'hide' must be like [RU], or name the step "
+                           "shown instead, like {RU: russia}", where)
+                continue
+            instead = instead.strip()
+            found[country] = instead if "." in instead else f"{flow}.{instead}"
+        return found
 
     def say(self, body: Node, where: str, step_line: int) -> tuple[Variant, ...]:
         value = body.get("say")
@@ -319,6 +462,8 @@ class _FileReader:
             when = item.get("when")
             if when is not None:
                 variant = self.when(when, variant, item.line_of("when"), vwhere)
+            if "sources" in item:
+                variant = replace(variant, sources=self.string_list(item, "sources", vwhere))
             variants.append(variant)
         if variants and not variants[-1].is_fallback:
             self.error(value.line_of(len(value) - 1),
@@ -370,7 +515,7 @@ class _FileReader:
                 self.error(when.line_of("pregnant"), "'pregnant' must be true or false", where)
             else:
                 pregnant = when["pregnant"]
-        return Variant(variant.text, variant.line, countries, langs, pregnant)
+        return replace(variant, countries=countries, langs=langs, pregnant=pregnant)
 
     def buttons(self, body: Node, step_id: str, where: str) -> tuple[ButtonDef, ...]:
         value = body.get("buttons")
@@ -390,13 +535,14 @@ class _FileReader:
             self.unknown_keys(item, BUTTON_KEYS, bwhere)
             label = self.text(item, "label", bwhere)
             go = self.text(item, "go", bwhere)
+            hide = self.hide(item, step_id, bwhere)
             if label and len(label) > MAX_BUTTON_LABEL_CHARS:
                 self.error(item.line_of("label"), f"the label is {len(label)} characters; "
                            f"keep it under {MAX_BUTTON_LABEL_CHARS}", bwhere)
             if label and go:
                 if ":" not in go and "." not in go:
                     go = f"{flow}.{go}"
-                found.append(ButtonDef(label, go, line))
+                found.append(ButtonDef(label, go, line, hide))
         return tuple(found)
 
     def ask(self, body: Node, where: str) -> dict[str, tuple[str, ...]]:
@@ -469,7 +615,11 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
                                     f"in {flows[flow.name].path}"))
             continue
         flows[flow.name] = flow
-        sources.update(flow_sources)
+        for key, source in flow_sources.items():
+            if key in sources:
+                errors.append(DataError(name, source.line, f"source {key!r} is already in "
+                    f"{sources[key].path}: keep one, so it has one name and one title"))
+            sources[key] = source
         for step in flow_steps:
             steps[step.id] = step
 
@@ -485,7 +635,11 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
                     f"the first contact), so it must exist: add it to flows/{flow}.yaml"))
     if errors:
         return None, errors, issues
-    return Flows(steps, flows, topics, sources), errors, issues
+    model = Flows(steps, flows, topics, sources, _hidden_payloads(steps))
+    errors += _check_countries(model)
+    if errors:
+        return None, errors, issues
+    return model, errors, issues
 
 
 def _cross_check(
@@ -526,11 +680,15 @@ def _cross_check(
                 errors.append(DataError(step.path, button.line,
                     f"goes to unknown step {short!r}{_hint(short, names)}", bwhere))
             reached.add(button.go)
+        # What a hidden step or button names instead is shown there: it is reached too.
+        for instead in [*step.hide.values(), *(v for b in step.buttons for v in b.hide.values())]:
+            if instead:
+                reached.add(instead)
         for topic in step.topics:
             if topic not in topics:
                 errors.append(DataError(step.path, step.line,
                     f"unknown topic {topic!r}{_hint(topic, topics)}", where))
-        for source in step.sources:
+        for source in [*step.sources, *(s for v in step.say for s in v.sources)]:
             if source not in sources:
                 errors.append(DataError(step.path, step.line,
                     f"unknown source {source!r}: add it to flows/sources.yaml"
@@ -546,3 +704,108 @@ def _cross_check(
         if topic not in answered:
             issues.append(Issue(topics_name, line, f"topic {topic!r} is not answered by any step"))
     return errors, issues
+
+
+def _check_countries(model: Flows) -> list[DataError]:
+    """Hidden steps and, for each decided country, every step she can reach there.
+
+    What she can reach in a country: the steps the bot opens by itself, every step a
+    typed question can land on (any step with ``ask`` phrases or a topic: the matcher
+    also learns the menu's name for a step), and the buttons she is shown, followed
+    from each of those. A hidden step is never shown; what replaces it is reached.
+    """
+    errors: list[DataError] = []
+    steps = model.steps
+
+    def where(step: StepDef) -> str:
+        return f"step {step.id.split('.', 1)[1]!r}"
+
+    for step in steps.values():
+        for country, instead in step.hide.items():
+            if step.id in ROOT_STEPS:
+                errors.append(DataError(step.path, step.line, "the bot opens this step by "
+                    f"itself (a command or the first contact), so it cannot be hidden", where(step)))
+            if instead and instead not in steps:
+                errors.append(DataError(step.path, step.line,
+                    f"'hide' names unknown step {instead!r} to show instead in {country}",
+                    where(step)))
+        for index, button in enumerate(step.buttons):
+            for country, instead in button.hide.items():
+                if instead and instead not in steps:
+                    errors.append(DataError(step.path, button.line,
+                        f"'hide' names unknown step {instead!r} to show instead in {country}",
+                        f"{where(step)}: button {index + 1}"))
+    if errors:
+        return errors
+    for step in steps.values():
+        for country in step.hide:
+            chain = [step.id]
+            while model.is_hidden(chain[-1], country):
+                instead = model.replacement(chain[-1], country)
+                if instead in chain:
+                    errors.append(DataError(step.path, step.line, f"hidden in {country}, and "
+                        f"what is shown instead leads back to it ({' -> '.join(chain)} -> "
+                        f"{instead}): name a step shown in {country}, like hide: "
+                        f"{{{country}: start}}", where(step)))
+                    break
+                chain.append(instead)
+    for country in DECIDED_COUNTRIES:
+        errors += _check_country(model, country)
+    return errors
+
+
+def _check_country(model: Flows, country: str) -> list[DataError]:
+    """Every step reachable in ``country`` has a text decided for it; no button searches
+    for a service that does not exist there."""
+    steps = model.steps
+    name = COUNTRY_NAMES.get(country, country)
+    how: dict[str, str] = {}  # step id -> how she first gets there
+    queue: list[str] = []
+
+    def reach(go: str, why: str) -> None:
+        shown = model.shown_instead(go, country)
+        if shown != go:
+            why = f"instead of {go!r}, {why}"
+        if shown in steps and shown not in how:
+            how[shown] = why
+            queue.append(shown)
+
+    for root in ROOT_STEPS:
+        reach(root, "the bot opens it by itself")
+    for step in steps.values():
+        if step.ask or step.topics:
+            reach(step.id, "by a typed question")
+    errors: list[DataError] = []
+    while queue:
+        step = steps[queue.pop(0)]
+        for index, button in enumerate(step.buttons):
+            if not model.button_shown(button, country):
+                continue
+            kind, _, arg = button.go.partition(":")
+            absent = ABSENT_NEEDS.get(country, frozenset()) & set(arg.split("+"))
+            if kind == "find" and absent:
+                errors.append(DataError(step.path, button.line,
+                    f"this button searches for {', '.join(sorted(absent))}, which does not "
+                    f"exist in {name}: add hide: [{country}] to the button",
+                    f"step {step.id.split('.', 1)[1]!r}: button {index + 1}"))
+            if button.go in steps:
+                reach(button.go, f"by a button in {step.id!r} ({step.path}:{button.line})")
+    for step_id in sorted(how, key=lambda s: (steps[s].path, steps[s].line)):
+        step = steps[step_id]
+        if country in step.same_in or _decided(step, country):
+            continue
+        if step.topics and set(step.topics) <= CONVERSATION_TOPICS:
+            continue  # small talk states no facts (nor does it cite sources)
+        errors.append(DataError(step.path, step.line,
+            f"a woman in {name} can reach this step ({how[step_id]}), but no text of it is "
+            f"decided for {name}: add a variant 'when: {{country: {country}}}', "
+            f"'hide: [{country}]', or 'same_in: [{country}]' if the general text was read "
+            f"for {name} and holds there as it is", f"step {step_id.split('.', 1)[1]!r}"))
+    return errors
+
+
+def _decided(step: StepDef, country: str) -> bool:
+    """Whether whatever she is shown in ``country`` (pregnant or not, any language) is a
+    variant written for that country."""
+    return all(country in step.text_for(country, lang, pregnant).countries
+               for lang in LANGS for pregnant in (False, True))

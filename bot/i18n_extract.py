@@ -5,7 +5,9 @@ group, and usable by path in a mapping file (``[bot.i18n_extract:extract_flows:
 flows/**.yaml]``). It yields 1-based lines and a translator comment naming
 the flow, step and topics. Step texts use the step id as ``msgctxt``, so the
 same English sentence in two steps can be translated differently; button
-labels share the context ``button``.
+labels share the context ``button``; the short names of sources (shown under
+answers) the context ``source``, from ``flows/sources.yaml`` (its own domain,
+``sources``) and from each flow's ``sources:`` block.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import IO, Any
 
 from bot import yamlsrc
+from bot.engine import SOURCE_CONTEXT
 from bot.yamlsrc import Node, NodeList
 
 BUTTON_CONTEXT = "button"
@@ -34,8 +37,19 @@ def extract_flows(
 def flow_messages(text: str, name: str) -> Iterator[tuple[int, str, str, str]]:
     """Yield ``(line, context, msgid, comment)`` for each translatable string of one flow file."""
     data, _ = yamlsrc.parse(text, str(name))
-    if not isinstance(data, Node) or not isinstance(data.get("steps"), Node):
-        return  # topics.yaml, sources.yaml, or a broken file: nothing to translate
+    if not isinstance(data, Node):
+        return  # a broken file: nothing to translate
+    sources = data.get("sources")
+    if isinstance(sources, Node):
+        for key, value in sources.items():
+            if isinstance(value, Node) and isinstance(value.get("name"), str):
+                yield (value.line_of("name"), SOURCE_CONTEXT, value["name"].strip(),
+                       f"source {key}: its short name in the 'Sources:' line under answers. "
+                       "Use the name she would search for in her language (ВООЗ/ВОЗ for WHO, "
+                       "the law's own name); keep years and numbers. Full title: "
+                       f"{value.get('title', '')}")
+    if not isinstance(data.get("steps"), Node):
+        return  # topics.yaml, sources.yaml: no steps
     flow = str(data.get("flow", ""))
     steps: Node = data["steps"]
     for step_name, body in steps.items():

@@ -13,6 +13,11 @@ Order of precedence for typed text, safety first:
 2. a hand-over case is open -> relay to the peer consultant;
 3. waiting for a city -> look the city up in the directory;
 4. the matcher -> the answer, or "did you mean", or a kind fallback.
+
+Countries. A step can be hidden in her country (``hide:`` in the flow; in Russia
+OST is banned, so the OST dose, breastfeeding and coming-off answers are). It is
+never shown there: buttons to it are left out, and a typed question, a
+suggestion or an old button that leads to it opens what the flow names instead.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ MENU = "main.menu"
 WELCOME = "main.welcome"
 CRISIS = "crisis.start"
 COUNTRY_CHOICES = ("UA", "RU", "BY", "MD", "KZ", "KG", "GE", "TJ", "UZ", "AM", "AZ")
+# The msgctxt of a source's short name (flows/sources.yaml, a flow's sources block).
+SOURCE_CONTEXT = "source"
 # Which flow step answers each command; the rest are actions.
 COMMAND_STEPS = {"menu": MENU, "help": "main.help", "privacy": "main.privacy"}
 
@@ -171,7 +178,12 @@ class _Turn:
 
     def on_button(self, payload: str) -> None:
         kind, _, arg = payload.partition(":")
-        if payload in self.world.flows.steps:
+        flows = self.world.flows
+        if payload not in flows.steps and flows.is_hidden(payload, self.state.country):
+            # An old button (say, a search for OST sites from before she said she is in
+            # Russia): never followed where it is hidden.
+            self.show(flows.shown_instead(payload, self.state.country))
+        elif payload in flows.steps:
             if self.state.status is Status.HANDOVER and payload == MENU:
                 self.leave_case_if_open()
             self.show(payload)
@@ -259,7 +271,9 @@ class _Turn:
         ``also``: other steps the matcher thought she may have meant, offered as
         buttons under the answer, so a near miss costs her one tap, not a retyped question.
         """
-        definition = self.world.flows.steps[step_id]
+        flows, country = self.world.flows, self.state.country
+        step_id = flows.shown_instead(step_id, country)  # a step hidden in her country
+        definition = flows.steps[step_id]
         state = self.state.at(step_id)
         if definition.sets.get("pregnant") is not None:
             state = replace(state, pregnant=bool(definition.sets["pregnant"]))
@@ -267,8 +281,9 @@ class _Turn:
                              else Status.ACTIVE, waiting=Waiting.NOTHING)
         variant = definition.text_for(self.state.country, self.state.lang, self.state.pregnant)
         text = self.tr.pgettext(step_id, variant.text)
-        buttons = [Choice(self.tr.pgettext("button", b.label), b.go) for b in definition.buttons]
-        footer = self.footer(definition) if definition.is_answer else ""
+        shown = [b for b in definition.buttons if flows.button_shown(b, country)]
+        buttons = [Choice(self.tr.pgettext("button", b.label), b.go) for b in shown]
+        footer = self.footer(definition, variant.sources) if definition.is_answer else ""
         rows: list[tuple[Choice, ...]] = []
         for button in buttons:
             # Short labels share a row; long ones get their own, so nothing is cut off.
@@ -277,8 +292,8 @@ class _Turn:
                 rows[-1] = (*rows[-1], button)
             else:
                 rows.append((button,))
-        offered = {step_id, *(b.go for b in definition.buttons)}
-        others = [o for o in also if o in self.world.flows.steps and o not in offered]
+        offered = {step_id, *(b.go for b in shown)}
+        others = self.visible(also, exclude=offered)
         for other in others[:MAX_SUGGESTIONS - 1]:
             rows.append((Choice(self._("Or maybe: {title}").format(
                 title=self.title_of(other)), other),))
@@ -288,15 +303,27 @@ class _Turn:
         if record and definition.is_answer:
             self.log.append(Record("answer", step_id, definition.topics))
 
-    def footer(self, definition: Any) -> str:
-        if not definition.sources:
+    def footer(self, definition: Any, own: Sequence[str] = ()) -> str:
+        """The small print under an answer: when it was last updated, then its sources,
+        by names she can look up in her language. Last, so a crisis screen opens with
+        what to do. "Updated", not "checked": staff have not yet called every number.
+        ``own``: the shown variant's sources, when it names them (Russia's text cites no
+        Ukrainian law)."""
+        keys = own or definition.sources
+        if not keys:
             return ""  # small talk states no facts: no sources line
-        sources = ", ".join(definition.sources)
+        names: list[str] = []
+        for key in keys:
+            source = self.world.flows.source(key)
+            name = self.tr.pgettext(SOURCE_CONTEXT, source.name) if source and source.name \
+                else key
+            if name not in names:
+                names.append(name)
+        line = self._("Sources: {sources}").format(sources="; ".join(names))
         if definition.reviewed is None:
-            return self.tr.gettext("Sources: {sources}").format(sources=sources)
+            return line
         date = format_date(definition.reviewed, format="long", locale=self.tr.locale)
-        return self.tr.gettext("Sources: {sources}. Checked: {date}").format(
-            sources=sources, date=date)
+        return self._("Updated: {date}").format(date=date) + "\n" + line
 
     def ask_language(self) -> None:
         """Ask for a language, each choice written in its own language."""
@@ -385,12 +412,21 @@ class _Turn:
                         "later, or talk to a person."), [
             Choice(self._("💬 Talk to a person"), "do:human")])
 
+    def visible(self, step_ids: Sequence[str], exclude: set[str] | frozenset[str] = frozenset()
+                ) -> list[str]:
+        """Steps the matcher offered, as shown in her country (a hidden one becomes what
+        replaces it), without repeats and without ``exclude``."""
+        flows, found = self.world.flows, []
+        for step_id in step_ids:
+            if step_id in flows.steps:
+                shown = flows.shown_instead(step_id, self.state.country)
+                if shown not in found and shown not in exclude:
+                    found.append(shown)
+        return found
+
     def suggest(self, suggestions: Sequence[str]) -> None:
-        steps = self.world.flows.steps
-        choices = []
-        for step_id in suggestions[:MAX_SUGGESTIONS]:
-            if step_id in steps:
-                choices.append(Choice(self.title_of(step_id), step_id))
+        choices = [Choice(self.title_of(step_id), step_id)
+                   for step_id in self.visible(suggestions)[:MAX_SUGGESTIONS]]
         self.log.append(Record("suggested"))
         self.say(self._("I'm not sure I understood. Did you mean:"), choices)
 
