@@ -622,8 +622,9 @@ class Proxy:
 @pytest.mark.postgres
 async def test_a_crisis_is_answered_while_postgresql_is_gone(api: FakeBotApi,
                                                             world: Any) -> None:
-    import asyncpg
     import secrets as secrets_module
+
+    import asyncpg
 
     url = "postgresql://postgres@127.0.0.1:5432/test"
     try:
@@ -653,5 +654,73 @@ async def test_a_crisis_is_answered_while_postgresql_is_gone(api: FakeBotApi,
     finally:
         await stop_bot(bot)
         await proxy.cut()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+@pytest.mark.postgres
+async def test_quick_exit_on_one_instance_deletes_what_another_relayed(
+        api: FakeBotApi, world: Any) -> None:
+    """Two webhook instances on one PostgreSQL: her case opened and relayed on A, her quick
+    exit handled by B; B deletes A's relays from the staff group and the answer A sends
+    after her exit is taken back."""
+    import secrets as secrets_module
+
+    import asyncpg
+    from conftest import make_settings
+    from telegram import Update
+
+    from bot.telegram.app import build_application
+
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    try:
+        admin = await asyncpg.connect(url, timeout=3)
+    except (OSError, TimeoutError) as exc:
+        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
+    schema = f"faults_{secrets_module.token_hex(6)}"
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    location = f"{url}?search_path={schema}"
+    apps = []
+    try:
+        for _ in range(2):
+            app = build_application(make_settings(
+                api, staff_chat=STAFF, case_key=CASE_KEY,
+                staff_ids=frozenset({42, CONSULTANT}), paced=False),
+                WorldHolder(world), store_location=location)
+            await app.initialize()
+            assert app.post_init is not None
+            await app.post_init(app)
+            apps.append(app)
+        a, b = apps
+
+        async def hand(app: Any, update_id: int) -> None:
+            data = next(u for u in api.updates if u["update_id"] == update_id)
+            await app.process_update(Update.de_json(data, app.bot))
+
+        her = api.woman(5200, language_code="uk")
+        await hand(a, her.say("/start"))
+        await hand(a, her.tap("country:UA"))
+        await hand(a, her.tap("do:human"))
+        await hand(a, her.say("перше"))
+        await hand(a, her.say("друге"))
+        relayed = {m["message_id"] for m in api.consultant(STAFF).messages()}
+        assert len(relayed) == 3
+        await hand(b, her.say("/exit"))
+        assert not relayed & {m["message_id"] for m in api.consultant(STAFF).messages()}
+        assert api.consultant(STAFF).messages()[-1]["text"].startswith("Case K-")
+        assert [m["text"] for m in her.screen()] == [neutral(world, "uk")]
+        # A consultant's answer to the withdrawn case, on instance A: nothing reaches her.
+        notice = api.consultant(STAFF).messages()[-1]["message_id"]
+        await hand(a, api.consultant(STAFF).say("Ви тут?", reply_to=notice))
+        assert [m["text"] for m in her.screen()] == [neutral(world, "uk")]
+        store = b.bot_data["podruga"].live_store()
+        key = b.bot_data["podruga"].keyring.session_key(her.id)
+        assert await store.load_session(key) is None
+        assert await store.message_ids(key, datetime.now(UTC)) == []
+    finally:
+        for app in apps:
+            await app.shutdown()
+            assert app.post_shutdown is not None
+            await app.post_shutdown(app)
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
