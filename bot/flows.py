@@ -724,7 +724,8 @@ def _check_countries(model: Flows) -> list[DataError]:
         for country, instead in step.hide.items():
             if step.id in ROOT_STEPS:
                 errors.append(DataError(step.path, step.line, "the bot opens this step by "
-                    f"itself (a command or the first contact), so it cannot be hidden", where(step)))
+                    "itself (a command or the first contact), so it cannot be hidden",
+                    where(step)))
             if instead and instead not in steps:
                 errors.append(DataError(step.path, step.line,
                     f"'hide' names unknown step {instead!r} to show instead in {country}",

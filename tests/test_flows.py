@@ -41,7 +41,8 @@ def test_base_fixture_itself_is_clean(tmp_path: Path) -> None:
     flows_dir = tmp_path / "flows"
     shutil.copytree(DATA / "flows_base", flows_dir)
     (flows_dir / "bad.yaml").write_text(
-        "flow: bad\ntitle: Fine\nsteps:\n  start:\n    same_in: [RU]\n    say: Hi.\n    topics: [t_one]\n"
+        "flow: bad\ntitle: Fine\nsteps:\n  start:\n    same_in: [RU]\n    say: Hi.\n"
+        "    topics: [t_one]\n"
         "    sources: [SRC]\n    reviewed: 2026-01-01\n", encoding="utf-8")
     model, errors, issues = flows.load(flows_dir, TODAY)
     assert errors == [] and model is not None
@@ -52,7 +53,8 @@ def test_stale_review_date_is_a_warning_not_an_error(tmp_path: Path) -> None:
     flows_dir = tmp_path / "flows"
     shutil.copytree(DATA / "flows_base", flows_dir)
     (flows_dir / "bad.yaml").write_text(
-        "flow: bad\ntitle: Old\nsteps:\n  start:\n    same_in: [RU]\n    say: Hi.\n    topics: [t_one]\n"
+        "flow: bad\ntitle: Old\nsteps:\n  start:\n    same_in: [RU]\n    say: Hi.\n"
+        "    topics: [t_one]\n"
         "    sources: [SRC]\n    reviewed: 2020-01-01\n", encoding="utf-8")
     model, errors, issues = flows.load(flows_dir, TODAY)
     assert model is not None and errors == []
@@ -182,3 +184,19 @@ def test_shipped_russia_path_hides_the_ost_steps_and_searches() -> None:
                 assert model.shown_instead(button.go, "RU") == "ost.russia"
     names = {key: source.name for key, source in model.sources.items()}
     assert all(names.values()) and names["WHO-OST-2009"] != "WHO-OST-2009"
+
+
+def test_a_step_the_bot_opens_by_itself_cannot_be_hidden(tmp_path: Path) -> None:
+    flows_dir = tmp_path / "flows"
+    shutil.copytree(DATA / "flows_base", flows_dir)
+    (flows_dir / "bad.yaml").write_text(
+        "flow: bad\ntitle: Fine\nsteps:\n  start:\n    same_in: [RU]\n    say: Hi.\n",
+        encoding="utf-8")
+    main = flows_dir / "main.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace(
+        "  help:\n    same_in: [RU]\n", "  help:\n    hide: [RU]\n"), encoding="utf-8")
+    model, errors, _ = flows.load(flows_dir, TODAY)
+    assert model is None
+    assert [str(e) for e in errors] == [
+        "flows/main.yaml:26: step 'help': the bot opens this step by itself (a command or the "
+        "first contact), so it cannot be hidden"]
