@@ -629,10 +629,11 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
     if not errors:
         for required in ROOT_STEPS:
             if required not in steps:
-                flow, _, name = required.partition(".")
+                flow_name, _, step_name = required.partition(".")
                 errors.append(DataError(shown_path(flows_dir, root), 1,
-                    f"the bot opens step {name!r} of flow {flow!r} by itself (a command or "
-                    f"the first contact), so it must exist: add it to flows/{flow}.yaml"))
+                    f"the bot opens step {step_name!r} of flow {flow_name!r} by itself (a "
+                    f"command or the first contact), so it must exist: add it to "
+                    f"flows/{flow_name}.yaml"))
     if errors:
         return None, errors, issues
     model = Flows(steps, flows, topics, sources, _hidden_payloads(steps))

@@ -61,10 +61,18 @@ COMMAND_STEPS = {"menu": MENU, "help": "main.help", "privacy": "main.privacy"}
 class World(Protocol):
     """What the engine reads: loaded, validated content. See ``bot.world.World``."""
 
-    flows: Any  # bot.flows.Flows
-    directory: Any  # bot.directory.Directory, or None while it is not loaded
-    index: Any  # bot.matching.Index, or None
-    handover: bool  # whether peer consultants are connected (the deployment decides)
+    # read-only: the loaded world is a frozen value
+    @property
+    def flows(self) -> Any: ...  # bot.flows.Flows
+
+    @property
+    def directory(self) -> Any: ...  # bot.directory.Directory, or None while not loaded
+
+    @property
+    def index(self) -> Any: ...  # bot.matching.Index, or None
+
+    @property
+    def handover(self) -> bool: ...  # whether peer consultants are connected (deployment)
 
     def tr(self, lang: str) -> Translator: ...
 
@@ -143,7 +151,7 @@ class _Turn:
 
     def say(self, text: str, buttons: Sequence[Choice] = (), *, menu: bool = True,
             keep: bool = False, footer: str = "", step_id: str = "") -> None:
-        rows = [(b,) for b in buttons]
+        rows: list[tuple[Choice, ...]] = [(b,) for b in buttons]
         rows.append(self.standard_row(menu))
         self.replies.append(Say(text, tuple(rows), keep=keep, footer=footer, step=step_id))
 
@@ -329,8 +337,8 @@ class _Turn:
         """Ask for a language, each choice written in its own language."""
         self.state = replace(self.state, status=Status.WAITING, waiting=Waiting.LANGUAGE)
         prompts = [self.world.tr(lang).gettext("Choose a language") for lang in LANGS]
-        choices = [Choice(self.world.tr(lang).locale.display_name.capitalize(), f"lang:{lang}")
-                   for lang in LANGS]
+        choices = [Choice((self.world.tr(lang).locale.display_name or lang).capitalize(),
+                          f"lang:{lang}") for lang in LANGS]
         self.replies.append(Say(" / ".join(prompts), tuple((c,) for c in choices)
                                 + (self.standard_row(menu=False),), step="main.language"))
 

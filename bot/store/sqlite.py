@@ -326,6 +326,7 @@ class SqliteStore(Store):
         self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
     ) -> int:
         params = (key.hex, encode_state(state), seconds(now))
+        args: tuple[object, ...]
         if expect is None:
             sql, args = _UPSERT, params
         elif expect == 0:

@@ -14,6 +14,7 @@ scrubbed of arguments (``logsafe.py``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -106,8 +107,8 @@ async def set_commands(bot: Any, holder: WorldHolder) -> None:
         await call("setMyCommands", lambda: bot.set_my_commands(command_menu(world.tr("en"))))
         for lang in LANGS:
             commands = command_menu(world.tr(lang))
-            await call("setMyCommands", lambda c=commands, lang=lang: bot.set_my_commands(
-                c, language_code=lang))
+            await call("setMyCommands",
+                       functools.partial(bot.set_my_commands, commands, language_code=lang))
     except (GaveUp, Blocked):
         log.warning("commands_not_set")
 
