@@ -2,7 +2,7 @@
 
 Run from the project folder:
 
-    /work/venv/bin/python bench/match_bench.py [--dir PROJECT] [--devset FILE|DIR ...] [--misses N]
+    python bench/match_bench.py [--dir PROJECT] [--devset FILE|DIR ...] [--misses N]
 
 Loads the real world (flows with their ``ask`` phrases), runs every question of
 question set through ``world.index.match`` and through a plain baseline measured in the

@@ -14,7 +14,7 @@ and each round reports its own ratio. Besides updates per second and latency,
 it reports each bot's own CPU time per update (from /proc), which the
 neighbours disturb less than wall time.
 
-    /work/venv/bin/python bench/telegram_bench.py --women 200 --messages 10 --rounds 3
+    python bench/telegram_bench.py --women 200 --messages 10 --rounds 3
 """
 
 from __future__ import annotations

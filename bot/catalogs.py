@@ -5,11 +5,14 @@ The same job as ``pybabel extract`` + ``pybabel update`` run once per domain
 ``bot`` for the code. English is the source language, so ``en`` entries that
 are still empty get the English text itself; ``uk`` and ``ru`` entries are
 left for translators (new ones empty, changed ones marked fuzzy by Babel).
+A catalog whose entries did not change is left as it is (its
+``POT-Creation-Date`` too), so a run on an up-to-date checkout changes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,10 +21,17 @@ from babel.messages.pofile import read_po, write_po
 
 from bot import i18n
 from bot.engine.state import LANGS
+from bot.errors import OptionError
 from bot.i18n_extract import flow_messages
 from bot.world import data_root
 
 HEADER = "Podruga: translations. English is the source language."
+DESCRIPTION = (
+    "Extract every string the bot shows (flows/*.yaml and the code) and update "
+    "locales/{uk,ru,en}/LC_MESSAGES/*.po: one domain per flow file, plus 'bot' for "
+    "the code. New uk and ru entries are left empty and changed ones marked fuzzy "
+    "for translators; en entries get the English text. The same job as 'pybabel "
+    "extract' + 'pybabel update' once per domain.")
 
 
 def templates(root: Path) -> dict[str, Catalog]:
@@ -47,7 +57,12 @@ def update(root: Path, langs: Sequence[str] = LANGS,
            domains: Sequence[str] = ()) -> list[str]:
     """Bring every language's PO files in line with the templates; return what changed."""
     report = []
-    for domain, template in templates(root).items():
+    found = templates(root)
+    unknown = sorted(set(domains) - set(found))
+    if unknown:
+        raise OptionError(f"--domain: no domain {', '.join(map(repr, unknown))} in {root}; "
+                          f"the domains are {', '.join(sorted(found))}")
+    for domain, template in found.items():
         if domains and domain not in domains:
             continue
         for lang in langs:
@@ -58,7 +73,7 @@ def update(root: Path, langs: Sequence[str] = LANGS,
             else:
                 catalog = Catalog(locale=lang, domain=domain, project="podruga",
                                   header_comment=f"# {HEADER}")
-            catalog.update(template, update_header_comment=False)
+            catalog.update(template, update_header_comment=False, update_creation_date=False)
             if lang == "en":
                 for message in catalog:
                     strings = message.string if isinstance(message.string, tuple) else (
@@ -66,19 +81,28 @@ def update(root: Path, langs: Sequence[str] = LANGS,
                     if message.id and (not all(strings) or message.fuzzy):
                         message.string = message.id
                         message.flags.discard("fuzzy")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as fp:
-                # No "#| msgid" lines: Babel wraps a long previous msgid in the middle of a
-                # string, which msgfmt then rejects as a syntax error.
-                write_po(fp, catalog, width=100, ignore_obsolete=True)
+            old = path.read_bytes() if path.exists() else None
+            new = _po_bytes(catalog)
+            if new != old:  # only then is it a new version of the catalog
+                catalog.creation_date = template.creation_date
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(_po_bytes(catalog))
             untranslated = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
             report.append(f"{path.relative_to(root)}: {len(catalog)} strings, "
-                          f"{untranslated} to translate")
+                          f"{untranslated} to translate{'' if new != old else ' (unchanged)'}")
     return report
 
 
+def _po_bytes(catalog: Catalog) -> bytes:
+    out = io.BytesIO()
+    # No "#| msgid" lines: Babel wraps a long previous msgid in the middle of a
+    # string, which msgfmt then rejects as a syntax error.
+    write_po(out, catalog, width=100, ignore_obsolete=True)
+    return out.getvalue()
+
+
 def catalogs_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="podruga catalogs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="podruga catalogs", description=DESCRIPTION)
     from bot.cli import add_data_option
 
     add_data_option(parser)

@@ -13,8 +13,9 @@ name); without it, ``PODRUGA_DATA``; without that, the shipped content
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -78,11 +79,29 @@ def cmd_chat(argv: Sequence[str]) -> int:
         print("Podruga chat. Type a number to tap a button, /menu, /exit, or a question. "
               "Ctrl-D ends.\n")
     try:
-        run_chat(world, sys.stdin, sys.stdout, lang=args.lang, country=args.country,
-                 prompt="> " if interactive else "")
+        run_chat(world, _typed("> ") if interactive else sys.stdin, sys.stdout,
+                 lang=args.lang, country=args.country)
+    except KeyboardInterrupt:  # Ctrl-C ends the chat as Ctrl-D does, without a traceback
+        print()
+        return 130
     except ValueError as exc:
         raise OptionError(str(exc)) from exc
     return 0
+
+
+def _typed(prompt: str) -> Iterator[str]:
+    """Lines typed at a terminal, read by input(): the prompt comes before each, and
+    readline (where Python has it) gives line editing and the arrow-key history."""
+    try:
+        import readline  # noqa: F401 - imported for its effect on input()
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input(prompt) + "\n"
+        except EOFError:
+            print()
+            return
 
 
 def _world_or_exit(root: Path):  # type: ignore[no-untyped-def]
@@ -110,8 +129,15 @@ def cmd_find(argv: Sequence[str]) -> int:
 
 def cmd_directory(argv: Sequence[str]) -> int:
     """Directory tools: export --hsds DIR."""
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: podruga directory export --hsds DIR [--data DIR]\n\n"
+              "Write the directory (services and hotlines) as HSDS 3 JSON tables into a "
+              "folder;\n'podruga directory export --help' tells more. To search it: "
+              "'podruga find --help'.")
+        return 0
     if not argv or argv[0] != "export":
-        raise OptionError("use 'podruga directory export --hsds DIR'")
+        raise OptionError("use 'podruga directory export --hsds DIR' (or 'podruga directory "
+                          "--help')")
     from bot.directory_cli import export_main
 
     return export_main(list(argv[1:]))
@@ -206,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: podruga COMMAND [options]\n\ncommands:")
         for name, func in COMMANDS.items():
             print(f"  {name:<10} {(func.__doc__ or '').splitlines()[0]}")
+        print("\n'podruga COMMAND --help' shows a command's options; README.md tells more.")
         return 0 if args else 2
     command = COMMANDS.get(args[0])
     try:
@@ -215,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OptionError as exc:
         print(f"podruga: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `podruga graph | head`: the reader stopped reading. Python's own recipe: point
+        # stdout at /dev/null so the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ printed by ``render`` in a stable form that transcript tests compare against.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
@@ -85,27 +85,56 @@ def render(replies: Sequence[Reply]) -> Screen:
     return Screen("\n\n".join(blocks), tuple(choices))
 
 
+def _command(line: str) -> str:
+    """The command's name, as bot/telegram/handlers.parse_message reads it."""
+    return line[1:].split(maxsplit=1)[0].partition("@")[0].lower() if len(line) > 1 else ""
+
+
+class NotSent(ValueError):
+    """A typed line the terminal does not send to the bot; the message says why."""
+
+
 def parse_input(line: str, last: Screen | None) -> Event | None:
-    """Turn one typed line into an event; None when there is nothing to send."""
+    """Turn one typed line into an event; None when there is nothing to send.
+
+    Raises ``NotSent`` for a line that means something to the terminal but cannot
+    be sent (a button number not on the screen, a place off the Earth). A command
+    the bot does not know opens the menu, as it does in Telegram.
+    """
     line = line.strip()
     if not line:
         return None
-    if line.isdigit() and last is not None and 1 <= int(line) <= len(last.choices):
-        payload = last.choices[int(line) - 1].payload
+    if line.isdigit():
+        choices = last.choices if last is not None else ()
+        if not choices:
+            raise NotSent("(this screen has no buttons: type a question or /menu)")
+        if not 1 <= int(line) <= len(choices):
+            raise NotSent(f"(no button {line} on this screen: type 1 to {len(choices)})")
+        payload = choices[int(line) - 1].payload
         if payload == "do:location":
-            return None  # the terminal has no GPS: she types @lat,lon instead
+            # The terminal has no GPS: she types @lat,lon instead.
+            raise NotSent("(the terminal cannot send a location: type @lat,lon, "
+                          "e.g. @50.45,30.52)")
         return Button(payload)
-    if line.startswith("/") and line[1:].split()[0].lower() in COMMANDS:
-        return Command(line[1:].split()[0].lower())
+    if line.startswith("/"):
+        name = _command(line)
+        return Command(name if name in COMMANDS else "menu")
     found = _LOCATION.match(line)
     if found:
-        return Location(float(found.group(1)), float(found.group(2)))
+        lat, lon = float(found.group(1)), float(found.group(2))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise NotSent(f"({line} is not a place on Earth: latitude (-90 to 90) comes "
+                          "first, then longitude (-180 to 180))")
+        return Location(lat, lon)
     return Text(line)
+
+
+HINT = "(type a number, a /command, @lat,lon or a question)"
 
 
 def run_chat(
     world: World,
-    stdin: TextIO,
+    stdin: Iterable[str],
     stdout: TextIO,
     *,
     lang: str = "",
@@ -113,25 +142,38 @@ def run_chat(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     prompt: str = "",
 ) -> State:
-    """Chat until the input ends; print every screen; return the final state."""
+    """Chat until the input ends; print every screen; return the final state.
+
+    ``stdin`` is any source of lines; ``prompt`` is written before each is read.
+    """
     state = State(lang=lang, country=country)
     result: Step = step(world, state, Start(lang), clock())
     state = result.state
     screen = render(result.replies)
     stdout.write(screen.text + "\n\n")
-    for line in stdin:
+    lines = iter(stdin)
+    while True:
         if prompt:
             stdout.write(prompt)
+        stdout.flush()
+        line = next(lines, None)
+        if line is None:
+            break
         try:
             event = parse_input(line, screen)
-        except ValueError:
-            event = None
-        if event is None:
-            stdout.write("(type a number, a /command, @lat,lon or a question)\n\n")
+        except NotSent as why:
+            stdout.write(f"{why}\n\n")
             continue
+        if event is None:
+            stdout.write(HINT + "\n\n")
+            continue
+        typed = line.strip()
+        if typed.startswith("/") and _command(typed) not in COMMANDS:
+            stdout.write(f"({typed.split()[0]} is not a command she can send: the bot "
+                         "opens the menu, as in Telegram)\n")
         result = step(world, state, event, clock())
         state = result.state
         screen = render(result.replies)
         stdout.write(screen.text + "\n\n")
-        stdout.flush()
+    stdout.flush()
     return state

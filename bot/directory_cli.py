@@ -182,7 +182,12 @@ def export_main(argv: list[str], out: TextIO | None = None, err: TextIO | None =
             print(error, file=err)
         print(f"the directory has {len(errors)} error(s): nothing written", file=err)
         return 1
-    written = export_hsds(directory, Path(args.hsds))
+    try:
+        written = export_hsds(directory, Path(args.hsds))
+    except OSError as exc:
+        print(f"podruga directory export: cannot write into {args.hsds}: "
+              f"{exc.strerror or exc}", file=err)
+        return 2
     print(f"wrote {len(written)} HSDS tables to {args.hsds}: {len(directory.services)} "
           f"services, {len(directory.hotline_list)} hotlines", file=out)
     return 0
