@@ -13,9 +13,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.errors import OptionError
-from bot.store import default_location
+from bot.store import default_location, location_problem
 from bot.store.keys import MIN_SECRET_BYTES
 
 STAFF_LANGS = ("en", "uk", "ru")  # the catalogs' languages; English is the source
@@ -83,6 +84,42 @@ def _secret(name: str, raw: str, what: str, problems: list[str]) -> bytes:
     return value
 
 
+def _db_problems(db: str) -> list[str]:
+    """A URL of another database, or a SQLite file in a folder that does not exist."""
+    problem = location_problem(db)
+    if problem is not None:
+        return [problem]
+    if db.startswith(("postgresql://", "postgres://")) or db == ":memory:":
+        return []
+    folder = Path(db).expanduser().parent
+    if not folder.is_dir():
+        # A typo here would start an empty database and lose every open conversation.
+        return [f"PODRUGA_DB: the folder {folder} does not exist; create it for the user the "
+                "bot runs as, or correct the path"]
+    return []
+
+
+def _proxy_problems(env: Mapping[str, str], url: str) -> list[str]:
+    """The proxy for Bot API calls, read from the environment as aiohttp reads it.
+
+    aiohttp (bot/telegram/transport.py) reaches an https Bot API through an
+    ``http://`` proxy (TLS is tunnelled with CONNECT); it silently ignores an
+    ``https://`` proxy and cannot use a SOCKS one, so both are refused here.
+    """
+    scheme = "http" if url.startswith("http://") else "https"
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):  # lower case wins, as in urllib
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        found = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+        if found is None or found[1].lower() != "http":
+            given = f"{found[1]}://" if found else "a URL without http://"
+            return [f"{name} must be an http:// proxy URL such as http://proxy.example.org:3128 "
+                    f"(Bot API calls tunnel through it); {given} is not supported"]
+        return []
+    return []
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = True) -> Settings:
     """Read and check the environment; one OptionError listing every problem."""
     env = os.environ if env is None else env
@@ -90,7 +127,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
     if need_token and not token:
         problems.append("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it "
-                        "in the environment or the .env file")
+                        "in the environment (the settings file your service manager or "
+                        "Docker Compose reads; podruga itself reads no .env file)")
     elif token and not _TOKEN.match(token):
         problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, "
                         "then letters): copy it again from @BotFather")
@@ -122,14 +160,27 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
     pacing = env.get("PODRUGA_PACING", "").strip().lower() or "telegram"
     if pacing not in ("telegram", "off"):
         problems.append(f"PODRUGA_PACING must be 'telegram' (the default) or 'off', not {pacing!r}")
+    hours = env.get("PODRUGA_CONSULTANT_HOURS", "").strip()
+    if hours:  # checked even without a staff chat, where it has no use yet
+        from bot.telegram.handover import parse_hours
+
+        try:
+            parse_hours(hours)
+        except OptionError as exc:
+            problems.append(str(exc))
+    db = env.get("PODRUGA_DB", "").strip()
+    if db:
+        problems.extend(_db_problems(db))
+    url = api_url(env.get("TELEGRAM_API_URL", ""))
+    problems.extend(_proxy_problems(env, url))
     if problems:
         raise OptionError("; ".join(problems) if len(problems) == 1 else
                           "the configuration has problems:\n  - " + "\n  - ".join(problems))
     return Settings(
         token=token,
         secret=secret,
-        api_url=api_url(env.get("TELEGRAM_API_URL", "")),
-        db=env.get("PODRUGA_DB", "").strip() or default_location(),
+        api_url=url,
+        db=db or default_location(),
         staff_ids=staff_ids,
         staff_chat=staff_chat,
         case_key=case_key,

@@ -135,6 +135,19 @@ class PodrugaBot(ExtBot):  # type: ignore[type-arg]
         # PTB's bots are frozen but for "_" names.
         self._intake = Intake()
         self._on_fatal: Callable[[str], None] = lambda reason: None
+        self._transports = tuple(kwargs[name] for name in ("request", "get_updates_request")
+                                 if kwargs.get(name) is not None)
+
+    async def initialize(self) -> None:
+        """PTB's, and on failure (a refused token, no network) the transports are shut:
+        PTB's ``shutdown`` skips a bot that never finished ``initialize``, which left
+        two aiohttp sessions open ("Unclosed client session" at exit)."""
+        try:
+            await super().initialize()
+        except BaseException:
+            for transport in self._transports:
+                await transport.shutdown()
+            raise
 
     @property
     def intake(self) -> Intake:

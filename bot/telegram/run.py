@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.config import load_settings
+from bot.config import TELEGRAM_API, load_settings
 from bot.errors import OptionError, StoreError
 from bot.store import StoreUnavailable
 from bot.telegram import logsafe
@@ -67,8 +67,11 @@ def configure_logging(level: str) -> None:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="podruga run", description=(
         "Run the Telegram bot. Settings come from the environment: TELEGRAM_BOT_TOKEN, "
-        "PODRUGA_SECRET, and optionally TELEGRAM_API_URL, PODRUGA_DB, PODRUGA_STAFF_IDS, "
-        "PODRUGA_STAFF_CHAT, PODRUGA_CASE_KEY, PODRUGA_WEBHOOK_SECRET (see docs/telegram.md)."))
+        "PODRUGA_SECRET, and optionally TELEGRAM_API_URL, PODRUGA_DB, PODRUGA_DATA, "
+        "PODRUGA_STAFF_IDS, PODRUGA_STAFF_CHAT, PODRUGA_CASE_KEY, PODRUGA_CONSULTANT_HOURS, "
+        "PODRUGA_STAFF_LANG, PODRUGA_WEBHOOK_SECRET, PODRUGA_PACING, and HTTPS_PROXY for "
+        "the Bot API calls (see README.md and docs/telegram.md). Exit status: 2 a bad "
+        "setting, 3 broken content, 75 the database or the Bot API cannot be reached."))
     parser.add_argument("--webhook", metavar="URL",
                         help="serve a webhook at this public https URL instead of long polling")
     parser.add_argument("--listen", default="127.0.0.1",
@@ -113,6 +116,11 @@ def run_main(argv: Sequence[str]) -> int:
     settings = load_settings()
     configure_logging(args.log_level)
     path = webhook_path(args.webhook) if args.webhook else ""
+    if args.webhook and urlsplit(args.webhook).scheme != "https" and \
+            settings.api_url == TELEGRAM_API:
+        raise OptionError(f"--webhook must be an https:// URL: Telegram sends updates only "
+                          f"over HTTPS, not to {args.webhook!r} (plain http works only with "
+                          "a local Bot API server in TELEGRAM_API_URL)")
     root = data_root(args.data)
     # What `podruga check` refuses (a renamed placeholder, an emptied translation) would
     # break her turns: refused here too, as /reload refuses it.

@@ -59,6 +59,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as PTB's own httpx transport
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=self._read_timeout,
                                               sock_connect=CONNECT_TIMEOUT,
                                               connect=POOL_TIMEOUT + CONNECT_TIMEOUT),

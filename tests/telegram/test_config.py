@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.cli import main
 from bot.config import TELEGRAM_API, api_url, load_settings, webhook_secret
 from bot.engine.replies import Choice, Say, ServiceCard, ServiceList
-from bot.errors import OptionError
+from bot.errors import OptionError, StoreError
 from bot.limits import MAX_MESSAGE_CHARS
+from bot.store import make_store
 from bot.telegram.app import rate_limiter_for
 from bot.telegram.render import chunks, say_html, services_html
 from bot.telegram.run import webhook_path
@@ -49,12 +52,77 @@ def test_api_url_as_ptb_takes_it(value: str, expected: str) -> None:
     ({**GOOD, "PODRUGA_STAFF_CHAT": "-100123"}, ["PODRUGA_CASE_KEY is not set"]),
     ({**GOOD, "PODRUGA_WEBHOOK_SECRET": "a b"}, ["PODRUGA_WEBHOOK_SECRET may hold only"]),
     ({**GOOD, "PODRUGA_PACING": "fast"}, ["PODRUGA_PACING must be 'telegram'"]),
+    ({**GOOD, "PODRUGA_DB": "mysql://bob:hunter2@db/podruga"},
+     ["PODRUGA_DB must be a postgresql:// URL or the path of a SQLite file; mysql:// is not"]),
+    ({**GOOD, "PODRUGA_DB": "sqlite:///var/lib/podruga.sqlite3"},
+     ["sqlite:// is not supported: for SQLite give the file's path itself"]),
+    ({**GOOD, "PODRUGA_DB": "PostgreSQL://db/podruga"}, ["write the scheme in lower case"]),
+    ({**GOOD, "PODRUGA_DB": "/nonexistent/podruga/x.sqlite3"},
+     ["PODRUGA_DB: the folder /nonexistent/podruga does not exist"]),
+    # Checked even without a staff chat, where the hours have no use yet.
+    ({**GOOD, "PODRUGA_CONSULTANT_HOURS": "whenever"},
+     ["PODRUGA_CONSULTANT_HOURS: cannot read 'whenever'"]),
+    ({**GOOD, "HTTPS_PROXY": "socks5://127.0.0.1:1080"},
+     ["HTTPS_PROXY must be an http:// proxy URL", "socks5:// is not supported"]),
+    ({**GOOD, "https_proxy": "https://proxy:3128", "HTTPS_PROXY": "http://proxy:3128"},
+     ["https_proxy must be an http:// proxy URL"]),
+    ({**GOOD, "HTTPS_PROXY": "proxy.example.org:3128"}, ["a URL without http:// is not"]),
+    ({**GOOD, "TELEGRAM_API_URL": "http://127.0.0.1:8081", "http_proxy": "socks5://p:1"},
+     ["http_proxy must be an http:// proxy URL"]),
 ])
 def test_bad_settings_name_every_problem(env: dict[str, str], words: list[str]) -> None:
     with pytest.raises(OptionError) as caught:
         load_settings(env)
     for word in words:
         assert word in str(caught.value)
+
+
+def test_settings_that_are_fine_pass(tmp_path: Path) -> None:
+    for extra in ({"PODRUGA_DB": str(tmp_path / "podruga.sqlite3")},
+                  {"PODRUGA_DB": "postgresql://podruga:pw@db:5432/podruga?search_path=x"},
+                  {"PODRUGA_DB": "postgres://podruga@db/podruga"},
+                  {"HTTPS_PROXY": "http://user:pw@proxy.example.org:3128"},
+                  # the proxy of the other scheme is not the Bot API's business
+                  {"http_proxy": "socks5://127.0.0.1:1080"},
+                  {"PODRUGA_CONSULTANT_HOURS": "Mon-Fri 10:00-18:00 Europe/Kyiv"}):
+        load_settings({**GOOD, **extra})
+
+
+def test_a_bad_database_url_never_shows_its_password() -> None:
+    with pytest.raises(OptionError) as caught:
+        load_settings({**GOOD, "PODRUGA_DB": "mysql://bob:hunter2@db/podruga",
+                       "HTTPS_PROXY": "socks5://carol:swordfish@proxy:1080"})
+    assert "hunter2" not in str(caught.value) and "swordfish" not in str(caught.value)
+
+
+def test_the_store_refuses_a_url_it_cannot_open(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="mysql:// is not supported"):
+        make_store("mysql://x")
+    assert not any(tmp_path.iterdir())  # no folder called 'mysql:'
+
+
+def test_run_refuses_a_bad_setting_in_one_line_and_makes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("PODRUGA_SECRET", "x" * 32)
+    monkeypatch.setenv("PODRUGA_DB", "mysql://x")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("podruga: PODRUGA_DB must be") and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_run_refuses_a_plain_http_webhook_for_telegram(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("PODRUGA_SECRET", "x" * 32)
+    monkeypatch.delenv("TELEGRAM_API_URL", raising=False)
+    assert main(["run", "--webhook", "http://bot.example.org/tg"]) == 2
+    assert "--webhook must be an https:// URL" in capsys.readouterr().err
 
 
 def test_run_refuses_to_start_without_token_or_secret(monkeypatch: pytest.MonkeyPatch,
