@@ -43,16 +43,10 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 
 from bot.errors import StoreError
+from bot.store.postgres import FAULTS  # one list of what a PostgreSQL fault is
 
 log = logging.getLogger("podruga.store")
 
-_FAULTS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
 _TABLE_LOCK = 0x706F6472_75676132  # "podruga2": creating send_budget, once for all instances
 CHANNEL = "podruga"
 COMMAND_TIMEOUT_S = 5.0  # a budget query this slow is a fault: the sender falls back
@@ -96,7 +90,7 @@ def _faults(action: str):  # type: ignore[no-untyped-def]
         yield
     except StoreError:
         raise
-    except _FAULTS as exc:
+    except FAULTS as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise StoreError(f"the database could not {action}: {detail}") from exc
 
@@ -162,7 +156,7 @@ class Cluster:
                     await conn.execute("CREATE UNLOGGED TABLE IF NOT EXISTS send_budget ("
                                        "scope TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL)")
                 await self._listen()
-            except _FAULTS as exc:
+            except FAULTS as exc:
                 await self.close()
                 from .postgres import unusable
 
@@ -175,11 +169,11 @@ class Cluster:
             task.cancel()
         listener, self._listener = self._listener, None
         if listener is not None:
-            with contextlib.suppress(*_FAULTS):
+            with contextlib.suppress(*FAULTS):
                 await listener.close(timeout=5)
         pool, self._pool = self._pool, None
         if pool is not None:
-            with contextlib.suppress(*_FAULTS):
+            with contextlib.suppress(*FAULTS):
                 await pool.close()
 
     async def _listen(self) -> None:
@@ -187,7 +181,7 @@ class Cluster:
         try:
             await conn.add_listener(self.channel, self._heard)
         except BaseException:
-            with contextlib.suppress(*_FAULTS):
+            with contextlib.suppress(*FAULTS):
                 await conn.close(timeout=5)
             raise
         conn.add_termination_listener(self._lost)
@@ -206,7 +200,7 @@ class Cluster:
             await asyncio.sleep(delay)
             try:
                 await self._listen()
-            except _FAULTS:
+            except FAULTS:
                 delay = min(delay * 2, RECONNECT_MAX_S)
                 continue
             log.info("cluster_listen_back channel=%s", self.channel)

@@ -46,7 +46,7 @@ from .keys import SessionKey, _restore
 
 log = logging.getLogger("podruga.store")
 
-_FAULTS: tuple[type[BaseException], ...] = (
+FAULTS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.InternalClientError,
@@ -117,7 +117,7 @@ def _faults(action: str) -> Iterator[None]:
         raise
     except asyncpg.exceptions.DataError as exc:
         raise StoreError(f"the database could not {action}: {type(exc).__name__}") from exc
-    except _FAULTS as exc:
+    except FAULTS as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise StoreError(f"the database could not {action}: {detail}") from exc
 
@@ -164,7 +164,7 @@ class PostgresStore(Store):
             await self.close()
             if isinstance(exc, StoreError):
                 raise
-            if isinstance(exc, _FAULTS):
+            if isinstance(exc, FAULTS):
                 raise unusable(exc) from exc
             raise
         log.info(
@@ -176,7 +176,7 @@ class PostgresStore(Store):
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            with contextlib.suppress(*_FAULTS):
+            with contextlib.suppress(*FAULTS):
                 await pool.close()
 
     async def _migrate(self) -> int:
@@ -224,13 +224,13 @@ class PostgresStore(Store):
             try:
                 yield conn
             except BaseException:
-                with contextlib.suppress(*_FAULTS):
+                with contextlib.suppress(*FAULTS):
                     await tx.rollback()
                 raise
             with _faults(action):
                 await tx.commit()
         finally:
-            with contextlib.suppress(*_FAULTS):
+            with contextlib.suppress(*FAULTS):
                 await pool.release(conn)
 
     # -- sessions -------------------------------------------------------------------
