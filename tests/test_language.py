@@ -52,11 +52,11 @@ _WHY = {
                  "«швидкі тести», «правовая помощь», «НКО») or the typewriter '",
 }
 _NOT_YET = {
-    "glossary": "uk/ost ru/ost",
+    "glossary": "ru/ost",
     "latin": "",
-    "apostrophe": "uk/ost",
+    "apostrophe": "",
     "yo": "ru/ost",
-    "slang": "uk/ost ru/ost",
+    "slang": "ru/ost",
     "format": "",
     "directory": "",
 }
