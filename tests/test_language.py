@@ -52,11 +52,11 @@ _WHY = {
                  "«швидкі тести», «правовая помощь», «НКО») or the typewriter '",
 }
 _NOT_YET = {
-    "glossary": "ru/ost",
+    "glossary": "",
     "latin": "",
     "apostrophe": "",
-    "yo": "ru/ost",
-    "slang": "ru/ost",
+    "yo": "",
+    "slang": "",
     "format": "",
     "directory": "",
 }
