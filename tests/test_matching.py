@@ -211,12 +211,20 @@ NEW_URGENT = [
     ("малий випив мій метадон зі склянки, але наче веселий", "child_dose"),
     ("дочь проглотила таблетку бупренорфина полчаса назад, вроде в порядке", "child_dose"),
     ("my toddler drank from my methadone bottle, he seems fine", "child_dose"),
+    ("після мефу вся горить і плутається, температура під сорок", "stimulant_emergency"),
+    ("він на солі вже три доби, кидається з ножем і каже що за ним стежать",
+     "stimulant_emergency"),
+    ("после амфетамина давит в груди и немеет левая рука", "stimulant_emergency"),
+    ("у подруги судороги после альфы, пена изо рта", "stimulant_emergency"),
+    ("took too much speed and my heart is pounding, chest hurts", "stimulant_emergency"),
+    ("she's on meth, burning hot and confused", "stimulant_emergency"),
 ]
 NEW_CALM = [
     ("иногда режу бедра лезвием, когда накатывает, это нормально?", "self_harm"),
     ("i scratch my arms till they bleed when i'm stressed, is that normal", "self_harm"),
     ("куди сховати дози метадону щоб діти не знайшли", "child_dose"),
     ("как хранить бупренорфин дома, если дети маленькие", "child_dose"),
+    ("GHB and alcohol together, how dangerous is it", "stimulant_emergency"),
 ]
 
 
