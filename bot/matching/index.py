@@ -238,10 +238,12 @@ class Index:
         answer = self._models.answer
         probabilities = [answer.probabilities(f) for f in found]
         rule = self.safety_net(text, readings[0])
-        urgency = 0.0
+        urgencies = [0.0] * len(found)
         if self._models.urgent is not None and self._crisis_by_topic:
-            urgency = max(float(self._models.urgent.probabilities(f)[1]) for f in found)
-        urgent = (rule is not None and rule.urgent) or self._urgent(urgency, probabilities)
+            urgencies = [float(self._models.urgent.probabilities(f)[1]) for f in found]
+        urgency = max(urgencies)
+        urgent = (rule is not None and rule.urgent) or any(
+            self._urgent(u, p) for u, p in zip(urgencies, probabilities, strict=True))
         if urgent and self._crisis_by_topic:
             return Match(self._crisis_step(probabilities, rule), max(urgency, 0.5), True, ())
         if rule is not None:  # not urgent, but the topic is decided: its best step
@@ -252,18 +254,21 @@ class Index:
                 return Match(step, 1.0, False, ())
         return self._answer(parts, probabilities)
 
-    def _urgent(self, urgency: float, probabilities: Sequence[np.ndarray]) -> bool:
-        """The models' word on urgency (see URGENT_ALONE, CRISIS_SHARE, CALM_SURE)."""
+    def _urgent(self, urgency: float, p: np.ndarray) -> bool:
+        """The models' word on the urgency of one reading (the message, or one sentence):
+        see URGENT_ALONE, CRISIS_SHARE and CALM_SURE. Below URGENT_ALONE the answer model
+        must lean to crisis steps and must not call the message NOT_OURS ("домашка,
+        помогите" is a cry for help with homework)."""
         if self._models.urgent is None or urgency < self._models.urgent.threshold:
             return False
-        whole = probabilities[0]
-        top, top_p = self._top(whole)
+        top, top_p = self._top(p)
         entry = self._class_entry[top]
-        calm_and_sure = top_p >= CALM_SURE and entry is not None and not entry.crisis
-        if calm_and_sure and urgency < URGENT_SURE:
+        if top_p >= CALM_SURE and entry is not None and not entry.crisis and urgency < URGENT_SURE:
             return False
-        return urgency >= URGENT_ALONE or max(
-            float(p[self._crisis_classes].sum()) for p in probabilities) >= CRISIS_SHARE
+        if urgency >= URGENT_ALONE:
+            return True
+        not_ours = self._class_entry[int(np.argmax(p))] is None
+        return not not_ours and float(p[self._crisis_classes].sum()) >= CRISIS_SHARE
 
     def _best_of(self, probabilities: Sequence[np.ndarray], accept: Any) -> str | None:
         best, best_p = None, -1.0
