@@ -18,7 +18,8 @@ import yaml
 from bot.matching.index import shipped_examples
 
 DATA = Path(__file__).resolve().parent / "data"
-MEASURES = {"devset.yaml": 1, "blind5": 5, "blind6": 5, "blind7": 5}  # set -> words from which it counts
+# set -> how many words a question needs before a match counts as a leak
+MEASURES = {"devset.yaml": 1, "blind5": 5, "blind6": 5, "blind7": 5}
 
 
 def _questions(name: str) -> list[dict[str, Any]]:

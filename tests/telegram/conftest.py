@@ -14,7 +14,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fakeapi import FakeBotApi  # noqa: E402
+from fakeapi import BOT_ID, FakeBotApi  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.store import Keyring, Store  # noqa: E402
@@ -116,3 +116,23 @@ async def bot(api: FakeBotApi, world: Any, tmp_path: Path) -> AsyncIterator[Harn
         yield harness
     finally:
         await stop_bot(harness)
+
+
+def bot_messages(person: Any) -> list[dict[str, Any]]:
+    """The bot's messages on a person's screen in the fake Bot API."""
+    return [m for m in person.screen() if m["from"]["id"] == BOT_ID]
+
+
+async def open_case(bot: Harness, her: Any) -> str:
+    """She starts, picks Ukraine and asks for a person; the case number the store made."""
+    her.say("/start")
+    await bot.settle()
+    her.tap("country:UA")
+    await bot.settle()
+    her.tap("main.human", bot_messages(her)[-1]["message_id"])
+    await bot.settle()
+    her.tap("do:human")
+    await bot.settle()
+    number = await bot.store.case_for(bot.key(her.id))
+    assert number is not None
+    return number

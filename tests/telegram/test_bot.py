@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import Harness
+from conftest import Harness, bot_messages
 from fakeapi import BOT_ID, FakeBotApi
 
 from bot.engine import Step, step
@@ -43,9 +43,6 @@ class Oracle:
         """The message bodies the bot must send for this event, as HTML."""
         return [say_html(r)[0] for r in self.send(event).replies if isinstance(r, Say)]
 
-
-def bot_messages(her: Any) -> list[dict[str, Any]]:
-    return [m for m in her.screen() if m["from"]["id"] == BOT_ID]
 
 
 def path_to(world: Any, start: str, target: str) -> list[str]:

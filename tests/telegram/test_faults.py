@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Harness, start_bot, stop_bot
+from conftest import Harness, bot_messages, open_case, start_bot, stop_bot
 from fakeapi import BOT_ID, FakeBotApi
 
 from bot.engine import step
@@ -38,9 +38,6 @@ CONSULTANT = 900001
 HER_NAME, HER_USERNAME = "Оксана", "oksana_secret_nick"
 CRISIS_UK = "подруга не дихає після дози"
 
-
-def bot_messages(her: Any) -> list[dict[str, Any]]:
-    return [m for m in her.screen() if m["from"]["id"] == BOT_ID]
 
 
 def neutral(world: Any, lang: str) -> str:
@@ -68,16 +65,6 @@ async def begin(bot: Harness, her: Any) -> None:
     her.tap("country:UA")
     await bot.settle()
 
-
-async def open_case(bot: Harness, her: Any) -> str:
-    await begin(bot, her)
-    her.tap("main.human", bot_messages(her)[-1]["message_id"])
-    await bot.settle()
-    her.tap("do:human")
-    await bot.settle()
-    number = await bot.store.case_for(bot.key(her.id))
-    assert number is not None
-    return number
 
 
 def staff_texts(api: FakeBotApi) -> list[str]:

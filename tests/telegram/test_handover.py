@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Harness, start_bot, stop_bot
-from fakeapi import BOT_ID, FakeBotApi
+from conftest import Harness, bot_messages, open_case, start_bot, stop_bot
+from fakeapi import FakeBotApi
 
 from bot.engine.state import Status
 from bot.errors import OptionError
@@ -22,9 +22,6 @@ HER_ID = 5550123987
 NAME = "Ярослава"
 USERNAME = "yaroslava_secret_77"
 
-
-def bot_messages(her: Any) -> list[dict[str, Any]]:
-    return [m for m in her.screen() if m["from"]["id"] == BOT_ID]
 
 
 CONSULTANT = 900001  # Consultant's default id in the fake
@@ -44,19 +41,6 @@ async def bot(api: FakeBotApi, world: Any, tmp_path: Path) -> AsyncIterator[Harn
     finally:
         await stop_bot(harness)
 
-
-async def open_case(bot: Harness, her: Any) -> str:
-    her.say("/start")
-    await bot.settle()
-    her.tap("country:UA")
-    await bot.settle()
-    her.tap("main.human", bot_messages(her)[-1]["message_id"])
-    await bot.settle()
-    her.tap("do:human")
-    await bot.settle()
-    number = await bot.store.case_for(bot.key(her.id))
-    assert number is not None
-    return number
 
 
 @pytest.mark.e2e

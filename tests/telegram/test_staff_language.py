@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import start_bot, stop_bot
-from fakeapi import BOT_ID, FakeBotApi
+from conftest import bot_messages, open_case, start_bot, stop_bot
+from fakeapi import FakeBotApi
 
 from bot.config import load_settings
 from bot.errors import OptionError
@@ -16,9 +16,6 @@ STAFF_CHAT = -1001234567890
 CASE_KEY = b"k" * 32
 SECRET = "s" * 48
 
-
-def bot_messages(person: Any) -> list[dict[str, Any]]:
-    return [m for m in person.screen() if m["from"]["id"] == BOT_ID]
 
 
 def test_staff_language_is_a_setting() -> None:
@@ -47,16 +44,7 @@ async def test_staff_read_the_bot_in_their_language(api: FakeBotApi, world: Any,
                           staff_ids=frozenset({42, 900001}))  # 900001: the fake's consultant
     try:
         her = api.woman(7100, language_code="ru")  # she reads Russian whatever staff read
-        her.say("/start")
-        await bot.settle()
-        her.tap("country:UA")
-        await bot.settle()
-        her.tap("main.human", bot_messages(her)[-1]["message_id"])
-        await bot.settle()
-        her.tap("do:human")
-        await bot.settle()
-        number = await bot.store.case_for(bot.key(her.id))
-        assert number is not None
+        number = await open_case(bot, her)
         staff = api.consultant(STAFF_CHAT)
         assert staff.messages()[-1]["text"].startswith(opened.format(number=number))
         staff.say("/close", reply_to=staff.messages()[-1]["message_id"])
