@@ -15,7 +15,6 @@ Nothing she typed is kept: the only caches hold keys of the content's own words.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -157,7 +156,7 @@ class Reader:
     """Reads texts into the content's word keys; built once from the content's phrases."""
 
     __slots__ = (
-        "_idf",
+        "_content_keys",
         "_vocab_by_len",
         "_synonyms",
         "_word_cache",
@@ -167,7 +166,7 @@ class Reader:
         "_lexicon",
         "_known_words",
     )
-    _idf: dict[str, float]  # content key -> its idf over labels (only known keys matter)
+    _content_keys: frozenset[str]  # keys of the content's words, function words aside
     _vocab_by_len: dict[tuple[str, int], list[str]]  # keys by first letter and length
     _synonyms: dict[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]]
     _word_cache: dict[str, tuple[str, ...]]  # "lang:word" of the content -> its keys
@@ -205,13 +204,10 @@ class Reader:
             for key, found in labels_with.items()
             if n >= STOP_MIN_STEPS and len(found) / n > STOP_SHARE
         )
-        self._idf = {
-            key: math.log((n + 1) / (len(found) + 0.5)) + 0.1
-            for key, found in labels_with.items()
-            if key not in self._stop
-        }
+        content = [key for key in labels_with if key not in self._stop]  # in reading order
+        self._content_keys = frozenset(content)
         by_len: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for key in self._idf:
+        for key in content:
             by_len[key[0], len(key)].append(key)
         self._vocab_by_len = dict(by_len)
         self._surface = frozenset(self._word_cache)
@@ -223,7 +219,7 @@ class Reader:
         )
         # keys she may type that synonyms turn into content keys count as known words
         self._lexicon = (
-            frozenset(self._idf)
+            self._content_keys
             | self._stop
             | frozenset(
                 key
@@ -270,7 +266,7 @@ class Reader:
             keys = _word_keys(word, None)
             # Kept only if it reads as a word of the content (public), never a name, a
             # number or anything else of hers; cleared, not evicted one by one, when full.
-            if not word.isdigit() and any(k in self._idf or k in self._stop for k in keys):
+            if not word.isdigit() and any(k in self._content_keys or k in self._stop for k in keys):
                 if len(self._known_words) >= KNOWN_WORDS_MAX:
                     self._known_words.clear()
                 self._known_words[word] = keys
@@ -285,7 +281,7 @@ class Reader:
         for key in keys:
             if len(key) >= 5:
                 for size in range(len(key) - 1, 3, -1):
-                    if key[:size] in self._idf:
+                    if key[:size] in self._content_keys:
                         found[key[:size]] = max(
                             found.get(key[:size], 0.0), 0.7 + 0.25 * size / len(key)
                         )
