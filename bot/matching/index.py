@@ -189,7 +189,7 @@ class Index:
             labels = [label for label, _, _ in labelled]
             calm = [model.features(self._reader.read(text)) for text in examples.calm]
             weights = [EXAMPLE_WEIGHT if lang == "" else 1.0 for _, lang, _ in labelled]
-            return model.TrainingSet(samples, labels, samples + calm, urgent + [False] * len(calm),
+            return model.TrainingSet(samples + calm, labels, urgent + [False] * len(calm),
                                      weights + [EXAMPLE_WEIGHT] * len(calm))
 
         key = model.training_hash(

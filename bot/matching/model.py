@@ -338,11 +338,15 @@ def _load(path: Path) -> Models:
 
 @dataclass(frozen=True, slots=True)
 class TrainingSet:
-    """What the two models learn from: features with answer labels, and urgency flags."""
+    """What the two models learn from, in one feature space.
+
+    ``samples`` are the answer model's texts (one per label, in order), then the calm
+    examples only the urgency model learns from; ``urgent`` and ``urgent_weights`` cover
+    them all.
+    """
 
     samples: Sequence[Mapping[str, float]]
-    labels: Sequence[str]
-    urgent_samples: Sequence[Mapping[str, float]]  # `samples` first, then calm examples
+    labels: Sequence[str]  # for the first len(labels) samples
     urgent: Sequence[bool]
     urgent_weights: Sequence[float]  # the hand-written boundary examples count more
 
@@ -365,9 +369,8 @@ def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
             log.warning("matcher cache unreadable, training again: %s", type(error).__name__)
     if models is None:
         data = training()
-        # one feature space for both: the answer samples come first in urgent_samples
-        matrix = _vectorise(data.urgent_samples)
-        answer = train_answer(matrix.head(len(data.samples)), data.labels)
+        matrix = _vectorise(data.samples)
+        answer = train_answer(matrix.head(len(data.labels)), data.labels)
         urgent_model = (train_urgent(matrix, data.urgent, data.urgent_weights)
                         if any(data.urgent) else None)
         models = Models(answer, urgent_model)
