@@ -137,7 +137,7 @@ class Index:
     """Typed-question matcher over the content's `ask` phrases; build once, match often."""
 
     __slots__ = ("_entries", "_reader", "_models", "_class_entry", "_rules", "_human",
-                 "_crisis_by_topic", "_crisis_classes")
+                 "_crisis_by_topic", "_crisis_classes", "_step_classes")
     _entries: tuple[Entry, ...]
     _reader: Reader
     _models: model.Models
@@ -146,6 +146,7 @@ class Index:
     _human: str | None
     _crisis_by_topic: dict[str, tuple[str, ...]]
     _crisis_classes: np.ndarray  # answer-model classes whose phrases teach urgency
+    _step_classes: np.ndarray  # answer-model classes that are steps (all but NOT_OURS)
 
     def __init__(self) -> None:
         raise TypeError("use Index.build(entries)")
@@ -201,6 +202,7 @@ class Index:
         # the crisis steps whose phrases teach urgency (not the numbers step, see above)
         self._crisis_classes = np.array([e is not None and e.step in crisis_steps
                                          for e in self._class_entry])
+        self._step_classes = np.array([e is not None for e in self._class_entry])
         self._rules = tuple(r for r in examples.rules if r.topics & self.topics)
         self._human = next((e.step for e in self._entries if "human" in e.topics
                             and not e.crisis), None)
@@ -294,10 +296,11 @@ class Index:
         """The best reading's answer, in the band its confidence falls in."""
         # A longer message is answered from the part whose answer is surest; a question
         # ("...?") is preferred to the story around it when it is answered fairly.
-        order = sorted(range(len(parts)), key=lambda i: -self._top(probabilities[i])[1])
+        surest = [self._top(p)[1] for p in probabilities]
+        order = sorted(range(len(parts)), key=lambda i: -surest[i])
         questions = [i for i in order if i > 0 and _QUESTION.search(parts[i])
-                     and self._top(probabilities[i])[1] >= FAIR]
-        chosen = questions[0] if questions and self._top(probabilities[0])[1] < SURE else order[0]
+                     and surest[i] >= FAIR]
+        chosen = questions[0] if questions and surest[0] < SURE else order[0]
         p = probabilities[chosen]
         ranked = [int(n) for n in np.argsort(-p)]
         steps = [n for n in ranked if self._class_entry[n] is not None]
@@ -325,9 +328,9 @@ class Index:
         return Match(None, score, False, ())
 
     def _top(self, p: np.ndarray) -> tuple[int, float]:
-        """The best step (not NOT_OURS) and its probability."""
-        best, best_p = -1, -1.0
-        for n, entry in enumerate(self._class_entry):
-            if entry is not None and p[n] > best_p:
-                best, best_p = n, float(p[n])
-        return best, best_p
+        """The best step (not NOT_OURS) and its probability; (-1, -1.0) if there is none."""
+        if not self._step_classes.any():
+            return -1, -1.0
+        steps_only = np.where(self._step_classes, p, -1.0)
+        best = int(np.argmax(steps_only))
+        return best, float(steps_only[best])
