@@ -59,6 +59,13 @@ async def bot(api: FakeBotApi, world: Any, tmp_path: Path) -> Any:
         await stop_bot(harness)
 
 
+async def relay(bot: Harness, api: FakeBotApi, her: Any, text: str) -> int:
+    """She writes during her case; the id of the staff chat's copy of it."""
+    her.say(text)
+    await bot.settle()
+    return int(api.consultant(STAFF).messages()[-1]["message_id"])
+
+
 async def begin(bot: Harness, her: Any) -> None:
     her.say("/start")
     await bot.settle()
@@ -288,9 +295,7 @@ async def test_an_answer_in_flight_during_quick_exit_is_deleted(
         api: FakeBotApi, bot: Harness, world: Any) -> None:
     her = api.woman(3800, language_code="uk")
     await open_case(bot, her)
-    her.say("мені погано")
-    await bot.settle()
-    relayed = api.consultant(STAFF).messages()[-1]["message_id"]
+    relayed = await relay(bot, api, her, "мені погано")
     api.stall("sendMessage", 1.0, chat=her.id)  # Telegram takes its time with the answer
     api.consultant(STAFF).say("💬 Ми поруч. Ви в безпеці зараз?", reply_to=relayed)
     await asyncio.sleep(0.3)
@@ -305,9 +310,7 @@ async def test_an_answer_that_arrives_after_her_exit_elsewhere_is_taken_back(
     """Quick exit ran on another instance while the answer was on its way."""
     her = api.woman(3900, language_code="uk")
     await open_case(bot, her)
-    her.say("мені погано")
-    await bot.settle()
-    relayed = api.consultant(STAFF).messages()[-1]["message_id"]
+    relayed = await relay(bot, api, her, "мені погано")
     api.stall("sendMessage", 1.0, chat=her.id)
     api.consultant(STAFF).say("Ми поруч", reply_to=relayed)
     await asyncio.sleep(0.4)
@@ -399,9 +402,7 @@ async def test_a_long_answer_of_a_consultant_is_split_not_dropped(
         api: FakeBotApi, bot: Harness, world: Any) -> None:
     her = api.woman(4400, language_code="uk")
     await open_case(bot, her)
-    her.say("питання")
-    await bot.settle()
-    relayed = api.consultant(STAFF).messages()[-1]["message_id"]
+    relayed = await relay(bot, api, her, "питання")
     answer = ("Ліки & дози <важливо> " * 200)[:4000]
     api.consultant(STAFF).say(answer, reply_to=relayed)
     await bot.settle()
@@ -487,9 +488,7 @@ async def test_only_staff_may_answer_close_or_block(api: FakeBotApi, bot: Harnes
                                                     world: Any) -> None:
     her = api.woman(4700, language_code="uk")
     number = await open_case(bot, her)
-    her.say("привіт")
-    await bot.settle()
-    relayed = api.consultant(STAFF).messages()[-1]["message_id"]
+    relayed = await relay(bot, api, her, "привіт")
     member = api.consultant(STAFF, id=555777, first_name="Stranger")
     for text in ("Я не консультантка", "/close", "/block"):
         member.say(text, reply_to=relayed)
