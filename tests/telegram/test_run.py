@@ -56,7 +56,7 @@ async def test_sigterm_lets_turns_in_flight_finish(tmp_path: Path) -> None:
             # Stop as soon as the first answer is on its way: the rest are in flight.
             await wait_until(lambda: bool(api.called("sendMessage")))
             bot.send_signal(signal.SIGTERM)
-            code = await asyncio.get_running_loop().run_in_executor(None, bot.wait, 60)
+            code = await _wait(bot)
         finally:
             api.release()
             if bot.poll() is None:
