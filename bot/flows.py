@@ -49,6 +49,12 @@ SPECIAL_FILES = ("topics.yaml", "sources.yaml")
 # Replies to greetings and thanks: reached by typing, not by buttons, and stating no facts,
 # so they need neither a button that leads to them nor sources.
 CONVERSATION_TOPICS = frozenset({"smalltalk"})
+
+
+def is_conversation(topics: Iterable[str]) -> bool:
+    """Whether a step with these topics is small talk (see CONVERSATION_TOPICS)."""
+    found = set(topics)
+    return bool(found) and found <= CONVERSATION_TOPICS
 # Steps the engine opens by itself (commands, first contact), so no button need lead to them.
 ROOT_STEPS = ("main.menu", "main.welcome", "main.help", "main.privacy", "crisis.start")
 ACTIONS = ("exit", "forget", "human", "leave", "language", "country", "location")
@@ -136,6 +142,10 @@ class StepDef:
     @property
     def is_answer(self) -> bool:
         return bool(self.topics)
+
+    @property
+    def is_conversation(self) -> bool:
+        return is_conversation(self.topics)
 
     def text_for(self, country: str, lang: str, pregnant: bool) -> Variant:
         """Pick the first variant whose conditions hold; the last one is the fallback."""
@@ -355,7 +365,7 @@ class _FileReader:
             self.error(body.line_of("reviewed"),
                        f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", where)
             reviewed = None
-        if topics and not set(topics) <= CONVERSATION_TOPICS:
+        if topics and not is_conversation(topics):
             if not sources:
                 self.error(body.line, "an answer needs 'sources': where its facts come from", where)
             if reviewed is None and "reviewed" not in body:
@@ -695,7 +705,7 @@ def _cross_check(
                     f"unknown source {source!r}: add it to flows/sources.yaml"
                     f"{_hint(source, sources)}", where))
     for step in steps.values():
-        typed_only = bool(step.topics) and set(step.topics) <= CONVERSATION_TOPICS and step.ask
+        typed_only = step.is_conversation and bool(step.ask)
         if step.id not in reached and not typed_only:
             errors.append(DataError(step.path, step.line,
                 "no button leads to this step, so nobody can reach it",
@@ -796,7 +806,7 @@ def _check_country(model: Flows, country: str) -> list[DataError]:
         step = steps[step_id]
         if country in step.same_in or _decided(step, country):
             continue
-        if step.topics and set(step.topics) <= CONVERSATION_TOPICS:
+        if step.is_conversation:
             continue  # small talk states no facts (nor does it cite sources)
         errors.append(DataError(step.path, step.line,
             f"a woman in {name} can reach this step ({how[step_id]}), but no text of it is "

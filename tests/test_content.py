@@ -7,7 +7,6 @@ import re
 import pytest
 
 from bot.engine.state import LANGS
-from bot.flows import CONVERSATION_TOPICS
 from bot.i18n_extract import BUTTON_CONTEXT
 from bot.limits import ANSWER_CHARS_TARGET
 
@@ -66,7 +65,7 @@ def test_every_answer_fits_a_small_screen(world, lang: str) -> None:
 
 def test_every_answer_has_sources_and_a_review_date(world) -> None:
     for step in world.flows.answers():
-        if set(step.topics) <= CONVERSATION_TOPICS:
+        if step.is_conversation:
             continue  # "hello", "thanks": no facts, nothing to source
         assert step.sources and step.reviewed is not None, step.id
         for source in step.sources:
@@ -113,7 +112,7 @@ def test_crisis_answers_start_with_the_action(world) -> None:
 def test_every_top_level_flow_is_in_the_main_menu(world) -> None:
     menu = {b.go for b in world.flows.steps["main.menu"].buttons}
     typed_only = {s.flow for s in world.flows.steps.values()
-                  if set(s.topics) <= CONVERSATION_TOPICS and s.topics}
+                  if s.is_conversation}
     for flow in world.flows.flows:
         if flow != "main" and flow not in typed_only:
             assert f"{flow}.start" in menu, flow
