@@ -2,7 +2,7 @@
 
 ``flows/``, ``locales/`` and ``directory/`` sit at the top of the repository,
 where staff and translators edit them, not inside the ``bot`` package. A wheel
-(``pip install .``) gets a copy of them in ``bot/content/``; ``bot.world``
+(``pip install .``) gets a copy of them in ``bot/content/shipped/``; ``bot.content.world``
 reads that copy when no ``PODRUGA_DATA`` or ``--data`` names another folder.
 An editable install (``pip install -e .``) copies nothing: it reads the
 checkout's own folders. The sdist carries the folders through MANIFEST.in.
@@ -17,19 +17,19 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-CONTENT = ("flows", "locales", "directory")  # bot.world.CONTENT
+CONTENT = ("flows", "locales", "directory")  # bot.content.world.CONTENT
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo", ".*")
 
 
 class BuildWithContent(build_py):
-    """``build_py`` that also copies the content folders into ``bot/content``."""
+    """``build_py`` that also copies the content folders into ``bot/content/shipped``."""
 
     def run(self) -> None:
         super().run()
         if getattr(self, "editable_mode", False):
             return
         here = Path(__file__).resolve().parent
-        target = Path(self.build_lib) / "bot" / "content"
+        target = Path(self.build_lib) / "bot" / "content" / "shipped"
         for name in CONTENT:
             source = here / name
             if not source.is_dir():

@@ -24,9 +24,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.app import CONCURRENT_UPDATES
-from bot.telegram.run import ALLOWED_UPDATES, POLL_INTERVAL
-from bot.telegram.transport import AiohttpRequest
+from bot.adapters.telegram.app import CONCURRENT_UPDATES
+from bot.adapters.telegram.run import ALLOWED_UPDATES, POLL_INTERVAL
+from bot.adapters.telegram.transport import AiohttpRequest
 
 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

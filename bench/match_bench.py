@@ -39,8 +39,8 @@ from rapidfuzz import fuzz, process
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.content.world import load_world  # noqa: E402
 from bot.matching import Entry, Index, Match  # noqa: E402
-from bot.world import load_world  # noqa: E402
 
 REPEATS = 3  # each question is timed this many times; its fastest run counts
 
@@ -135,7 +135,7 @@ class Baseline:
 
 
 def entries_of(world: Any) -> list[Entry]:
-    """The entries the world's index was built from (same rule as bot.world)."""
+    """The entries the world's index was built from (same rule as bot.content.world)."""
     return list(world.index.entries)
 
 

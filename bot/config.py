@@ -102,7 +102,7 @@ def _db_problems(db: str) -> list[str]:
 def _proxy_problems(env: Mapping[str, str], url: str) -> list[str]:
     """The proxy for Bot API calls, read from the environment as aiohttp reads it.
 
-    aiohttp (bot/telegram/transport.py) reaches an https Bot API through an
+    aiohttp (bot/adapters/telegram/transport.py) reaches an https Bot API through an
     ``http://`` proxy (TLS is tunnelled with CONNECT); it silently ignores an
     ``https://`` proxy and cannot use a SOCKS one, so both are refused here.
     """
@@ -162,7 +162,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
         problems.append(f"PODRUGA_PACING must be 'telegram' (the default) or 'off', not {pacing!r}")
     hours = env.get("PODRUGA_CONSULTANT_HOURS", "").strip()
     if hours:  # checked even without a staff chat, where it has no use yet
-        from bot.telegram.handover import parse_hours
+        from bot.adapters.telegram.handover import parse_hours
 
         try:
             parse_hours(hours)

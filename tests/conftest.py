@@ -41,7 +41,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def world():  # type: ignore[no-untyped-def]
     """The shipped flows, catalogs and directory, loaded once."""
-    from bot.world import load_world
+    from bot.content.world import load_world
 
     loaded, errors, _ = load_world(ROOT, TODAY)
     assert loaded is not None, "\n".join(map(str, errors))

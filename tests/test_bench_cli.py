@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import BENCHMARKS, script_of
 from bot.cli import main
+from bot.cli.bench import BENCHMARKS, script_of
 from bot.errors import OptionError
 
 

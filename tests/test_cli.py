@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogs import update
+from bot.adapters.console import NotSent, Screen, parse_input, run_chat
 from bot.cli import main
-from bot.console import NotSent, Screen, parse_input, run_chat
+from bot.content.catalogs import update
 from bot.engine.events import Button, Command, Location, Text
 from bot.engine.replies import Choice
 from tests.conftest import NOW, ROOT

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from bot.content.extract import BUTTON_CONTEXT
 from bot.engine.state import LANGS
-from bot.i18n_extract import BUTTON_CONTEXT
 from bot.limits import ANSWER_CHARS_TARGET
 
 # Words that label or shame a woman. Matched on word starts, case-insensitively, in every

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.telegram.run import EXIT_CONFIG, EXIT_CONTENT, EXIT_UNAVAILABLE
+from bot.adapters.telegram.run import EXIT_CONFIG, EXIT_CONTENT, EXIT_UNAVAILABLE
 from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy"
@@ -178,7 +178,7 @@ def test_the_image_is_built_in_one_stage_and_run_from_a_clean_one() -> None:
             *CONTENT} <= sources, "what setup.py needs to put the content in the wheel"
     for source in sources:
         assert (ROOT / source).exists() and not _ignored(source), source
-    assert not _ignored("bot/telegram/app.py") and not _ignored("flows/main.yaml")
+    assert not _ignored("bot/adapters/telegram/app.py") and not _ignored("flows/main.yaml")
     assert _ignored("tests/test_deploy.py") and _ignored(".venv/bin/python")
     runs = " ".join(args for word, args in build if word == "RUN")
     assert "pip install" in runs and "podruga check" in runs, "a broken content fails the build"

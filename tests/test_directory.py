@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from babel import Locale
 
-from bot.directory import Found, load, render_card, render_hotline
-from bot.directory.hours import is_open, parse_hours
-from bot.directory_cli import export_main, find_main
-from bot.needs import NEEDS
-from bot.places import haversine_km
+from bot.cli.directory import export_main
+from bot.cli.find import find_main
+from bot.content.directory import Found, load, render_card, render_hotline
+from bot.content.directory.hours import is_open, parse_hours
+from bot.content.directory.places import haversine_km
+from bot.vocabulary import NEEDS
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "data" / "bad" / "directory"
@@ -436,7 +437,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 @pytest.mark.skipif(not SCHEMAS.is_dir(), reason="the shared HSDS schemas are not here")
 def test_hsds_export_has_the_shape_of_the_schemas(directory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from bot.directory import export_hsds
+    from bot.content.directory import export_hsds
 
     written = export_hsds(directory, tmp_path)
     assert {p.stem for p in written} == set(TABLE_SCHEMA)
@@ -541,7 +542,7 @@ def test_export_command(test_dir: Path, tmp_path: Path) -> None:
 
 
 def test_engine_side_import_pulls_in_no_yaml() -> None:
-    code = ("import sys, bot.directory; "
+    code = ("import sys, bot.content.directory; "
             "sys.exit(int(any(m in sys.modules for m in ('yaml', 'phonenumbers'))))")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import flows
+from bot.content import flows
 from bot.errors import DataError, PodrugaError
 from tests.conftest import ROOT, TODAY
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po, write_po
 
-from bot import i18n
+from bot.content import i18n
+from bot.content.world import _wanted
 from bot.engine import step
 from bot.engine.events import Button
 from bot.engine.replies import Say
 from bot.engine.state import State
-from bot.world import _wanted
 from tests.conftest import NOW, ROOT
 
 PYBABEL = Path(sys.executable).parent / "pybabel"

@@ -30,7 +30,7 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po
 
-from bot.datetimes import back_at
+from bot.engine.datetimes import back_at
 from tests.conftest import ROOT
 
 LOCALES = ROOT / "locales"

@@ -425,10 +425,10 @@ def test_index_is_built_not_constructed() -> None:
 def test_ask_json_one_object_per_line_in_order(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.world
-    from bot.ask_cli import ask_main
+    import bot.content.world
+    from bot.cli.ask import ask_main
 
-    monkeypatch.setattr(bot.world, "load_world", lambda root: (world, [], []))
+    monkeypatch.setattr(bot.content.world, "load_world", lambda root: (world, [], []))
     stdin = io.StringIO("подруга не дихає\nкак приготовить борщ\nспасибо большое\n"
                         "mozhno li ostavatsya na metadone beremennoy\n")
     stdout = io.StringIO()
@@ -445,7 +445,7 @@ def test_ask_json_one_object_per_line_in_order(
 
 
 def test_ask_rejects_bad_options() -> None:
-    from bot.ask_cli import ask_main
+    from bot.cli.ask import ask_main
     from bot.errors import OptionError
 
     with pytest.raises(OptionError):
@@ -455,7 +455,7 @@ def test_ask_rejects_bad_options() -> None:
 
 
 def test_ask_without_content_reports_and_fails(tmp_path: Path) -> None:
-    from bot.ask_cli import ask_main
+    from bot.cli.ask import ask_main
 
     stdout = io.StringIO()
     assert (

@@ -20,8 +20,15 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.content.world import (
+    DATA_ENV,
+    SOURCE_ROOT,
+    copy_shipped,
+    data_root,
+    data_source,
+    load_world,
+)
 from bot.errors import OptionError
-from bot.world import DATA_ENV, SOURCE_ROOT, copy_shipped, data_root, data_source, load_world
 from tests.conftest import ROOT, TODAY
 
 CONTENT = ("flows", "locales", "directory")
@@ -95,7 +102,8 @@ def test_the_sdist_and_the_wheel_carry_the_shipped_content(installed: dict[str, 
     assert top.startswith("podruga-")
     with zipfile.ZipFile(installed["wheel"]) as wheel:
         in_wheel = set(wheel.namelist())
-    assert _shipped("bot/content/") <= in_wheel, sorted(_shipped("bot/content/") - in_wheel)[:5]
+    packaged = _shipped("bot/content/shipped/")
+    assert packaged <= in_wheel, sorted(packaged - in_wheel)[:5]
     assert not any(name.startswith(("tests/", "bench/", "flows/")) for name in in_wheel)
 
 
@@ -106,7 +114,7 @@ def test_the_installed_program_runs_from_any_folder(installed: dict[str, Path]) 
     assert where.stdout.startswith(str(installed["site"])), "the installed copy, not the checkout"
     check = _podruga(installed, "check")
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
-    content = installed["site"] / "bot" / "content"
+    content = installed["site"] / "bot" / "content" / "shipped"
     assert f"content: {content} (shipped with the program)" in check.stdout
     assert "ok: " in check.stdout
     chat = _podruga(installed, "chat", "--lang", "en", "--country", "UA", stdin="/menu\n2\n")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.console import render, run_chat
+from bot.adapters.console import render, run_chat
 from bot.engine import step
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.state import State

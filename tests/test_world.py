@@ -6,7 +6,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from bot.world import WorldHolder, load_world
+from bot.content.world import WorldHolder, load_world
 from tests.conftest import ROOT, TODAY
 
 

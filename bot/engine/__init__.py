@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from babel.dates import format_date
 
+from bot.content.directory.places import haversine_km
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.replies import (
     AskLocation,
@@ -41,10 +42,9 @@ from bot.engine.replies import (
     ServiceList,
 )
 from bot.engine.state import LANGS, State, Status, Waiting
+from bot.engine.translator import Translator
 from bot.limits import MAX_BUTTONS_PER_ROW, MAX_SUGGESTIONS, SERVICES_PER_PAGE
-from bot.needs import NEEDS
-from bot.places import haversine_km
-from bot.translator import Translator
+from bot.vocabulary import NEEDS
 
 __all__ = ["Step", "Record", "World", "step", "start"]
 
@@ -59,14 +59,14 @@ COMMAND_STEPS = {"menu": MENU, "help": "main.help", "privacy": "main.privacy"}
 
 
 class World(Protocol):
-    """What the engine reads: loaded, validated content. See ``bot.world.World``."""
+    """What the engine reads: loaded, validated content. See ``bot.content.world.World``."""
 
     # read-only: the loaded world is a frozen value
     @property
-    def flows(self) -> Any: ...  # bot.flows.Flows
+    def flows(self) -> Any: ...  # bot.content.flows.Flows
 
     @property
-    def directory(self) -> Any: ...  # bot.directory.Directory, or None while not loaded
+    def directory(self) -> Any: ...  # bot.content.directory.Directory, or None while not loaded
 
     @property
     def index(self) -> Any: ...  # bot.matching.Index, or None

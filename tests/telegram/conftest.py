@@ -16,11 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakeapi import BOT_ID, FakeBotApi  # noqa: E402
 
+from bot.adapters.telegram.app import build_application  # noqa: E402
+from bot.adapters.telegram.handlers import RUNTIME, Runtime  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.content.world import WorldHolder  # noqa: E402
 from bot.store import Keyring, Store  # noqa: E402
-from bot.telegram.app import build_application  # noqa: E402
-from bot.telegram.handlers import RUNTIME, Runtime  # noqa: E402
-from bot.world import WorldHolder  # noqa: E402
 
 SECRET = b"s" * 40
 SETTLE_SECONDS = 10.0  # a hung bot fails the test instead of hanging it

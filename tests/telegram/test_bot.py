@@ -12,13 +12,13 @@ import pytest
 from conftest import Harness, bot_messages
 from fakeapi import BOT_ID, FakeBotApi
 
+from bot.adapters.telegram.handlers import STALE
+from bot.adapters.telegram.render import say_html
 from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Start, Text
 from bot.engine.replies import AskLocation, Say
 from bot.engine.state import LANGS, State
 from bot.limits import DELETE_BATCH
-from bot.telegram.handlers import STALE
-from bot.telegram.render import say_html
 
 pytestmark = pytest.mark.e2e
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.telegram.app import rate_limiter_for
+from bot.adapters.telegram.render import chunks, say_html, services_html
+from bot.adapters.telegram.run import webhook_path
 from bot.cli import main
 from bot.config import TELEGRAM_API, api_url, load_settings, webhook_secret
 from bot.engine.replies import Choice, Say, ServiceCard, ServiceList
 from bot.errors import OptionError, StoreError
 from bot.limits import MAX_MESSAGE_CHARS
 from bot.store import make_store
-from bot.telegram.app import rate_limiter_for
-from bot.telegram.render import chunks, say_html, services_html
-from bot.telegram.run import webhook_path
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"
 GOOD = {"TELEGRAM_BOT_TOKEN": TOKEN, "PODRUGA_SECRET": "x" * 32}

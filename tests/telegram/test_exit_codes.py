@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fakeapi import FakeBotApi
 
-from bot.telegram.run import EXIT_CONFIG, EXIT_CONTENT, EXIT_UNAVAILABLE
+from bot.adapters.telegram.run import EXIT_CONFIG, EXIT_CONTENT, EXIT_UNAVAILABLE
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,13 +22,13 @@ import pytest
 from conftest import Harness, bot_messages, open_case, start_bot, stop_bot
 from fakeapi import BOT_ID, FakeBotApi
 
+from bot.adapters.telegram.render import QUICK_EXIT_BEFORE, html_chunks, quick_exit_ids, say_html
+from bot.content.world import WorldHolder, load_world
 from bot.engine import step
 from bot.engine.events import Text
 from bot.engine.replies import Say
 from bot.engine.state import State, Status
 from bot.errors import StoreError
-from bot.telegram.render import QUICK_EXIT_BEFORE, html_chunks, quick_exit_ids, say_html
-from bot.world import WorldHolder, load_world
 
 pytestmark = pytest.mark.e2e
 
@@ -656,7 +656,7 @@ async def test_quick_exit_on_one_instance_deletes_what_another_relayed(
     from conftest import make_settings
     from telegram import Update
 
-    from bot.telegram.app import build_application
+    from bot.adapters.telegram.app import build_application
 
     url = "postgresql://postgres@127.0.0.1:5432/test"
     try:

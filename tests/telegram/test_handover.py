@@ -11,9 +11,9 @@ import pytest
 from conftest import Harness, bot_messages, open_case, start_bot, stop_bot
 from fakeapi import FakeBotApi
 
+from bot.adapters.telegram.handover import RELAYS_PER_WINDOW, parse_hours
 from bot.engine.state import Status
 from bot.errors import OptionError
-from bot.telegram.handover import RELAYS_PER_WINDOW, parse_hours
 
 STAFF = -1001234567890
 CASE_KEY = b"k" * 32

@@ -1,4 +1,5 @@
-"""GET /health (bot/telegram/health.py): 200 while the bot runs and its store answers, else 503."""
+"""GET /health (bot/adapters/telegram/health.py): 200 while the bot runs and its store
+answers, else 503."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pytest
 from conftest import make_settings
 from fakeapi import FakeBotApi
 
-from bot.telegram import health
-from bot.telegram.app import build_application
-from bot.telegram.handlers import RUNTIME
-from bot.telegram.run import parse_args
-from bot.world import WorldHolder
+from bot.adapters.telegram import health
+from bot.adapters.telegram.app import build_application
+from bot.adapters.telegram.handlers import RUNTIME
+from bot.adapters.telegram.run import parse_args
+from bot.content.world import WorldHolder
 
 pytestmark = pytest.mark.e2e
 

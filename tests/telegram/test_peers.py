@@ -1,4 +1,4 @@
-"""Several instances on one PostgreSQL database behave as one bot (bot/telegram/peers.py).
+"""Several instances on one PostgreSQL database behave as one bot (bot/adapters/telegram/peers.py).
 
 Two real Applications ("A" and "B") share the database on 127.0.0.1:5432 (database
 `test`, a schema of their own per test, so also a NOTIFY channel of their own) and
@@ -33,10 +33,9 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import Application
 
-from bot.store.cluster import Cluster, LocalBudget, channel_for, scope_key
-from bot.telegram.app import build_application, opt_in_timedelta
-from bot.telegram.handlers import RUNTIME, Runtime
-from bot.telegram.peers import (
+from bot.adapters.telegram.app import build_application, opt_in_timedelta
+from bot.adapters.telegram.handlers import RUNTIME, Runtime
+from bot.adapters.telegram.peers import (
     ALL_CHATS,
     GROUP_CHAT,
     PRIVATE_CHAT,
@@ -44,7 +43,8 @@ from bot.telegram.peers import (
     SharedRateLimiter,
     is_group,
 )
-from bot.world import WorldHolder
+from bot.content.world import WorldHolder
+from bot.store.cluster import Cluster, LocalBudget, channel_for, scope_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]

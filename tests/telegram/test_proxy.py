@@ -1,7 +1,7 @@
 """Bot API calls go through the proxy in HTTPS_PROXY / HTTP_PROXY, as PTB's own transport's do.
 
 Many NGOs reach the internet only through a proxy. The aiohttp transport
-(bot/telegram/transport.py) reads the proxy from the environment, as httpx did:
+(bot/adapters/telegram/transport.py) reads the proxy from the environment, as httpx did:
 an https Bot API (Telegram's own) is reached by a CONNECT tunnel through an
 ``http://`` proxy, an http one (a local Bot API server) by asking the proxy for
 the whole URL. Here a small proxy on 127.0.0.1 records what it is asked.
@@ -17,7 +17,7 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError
 
-from bot.telegram.transport import AiohttpRequest
+from bot.adapters.telegram.transport import AiohttpRequest
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ME = {"id": 123456, "is_bot": True, "first_name": "Podruga", "username": "podruga_test_bot"}

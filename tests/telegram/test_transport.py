@@ -1,4 +1,4 @@
-"""The Bot API transport (bot/telegram/transport.py): PTB's BaseRequest over aiohttp.
+"""The Bot API transport (bot/adapters/telegram/transport.py): PTB's BaseRequest over aiohttp.
 
 End to end, the fake server stalls or drops calls and the bot retries, then gives
 up quietly; directly, the transport sends forms and files the way the Bot API
@@ -23,8 +23,8 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter  # how PTB builds its calls
 from test_bot import Oracle, bot_messages
 
+from bot.adapters.telegram.transport import AiohttpRequest
 from bot.engine.events import Start
-from bot.telegram.transport import AiohttpRequest
 
 pytestmark = pytest.mark.e2e
 param = RequestParameter.from_input

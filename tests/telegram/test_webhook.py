@@ -17,11 +17,11 @@ from fakeapi import FakeBotApi
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.telegram import handlers
-from bot.telegram.app import build_application
-from bot.telegram.run import ALLOWED_UPDATES
-from bot.telegram.webhook import serve_webhook
-from bot.world import WorldHolder
+from bot.adapters.telegram import handlers
+from bot.adapters.telegram.app import build_application
+from bot.adapters.telegram.run import ALLOWED_UPDATES
+from bot.adapters.telegram.webhook import serve_webhook
+from bot.content.world import WorldHolder
 
 pytestmark = pytest.mark.e2e
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": "right-secret",

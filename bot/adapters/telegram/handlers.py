@@ -1,0 +1,410 @@
+"""Telegram updates in, engine turns, Bot API calls out: the adapter's four steps.
+
+Each handler does the same thing for its update kind: parse the update into
+an ``Event`` (a malformed or forged one becomes the engine's menu or stale
+button answer, with a log line that holds no data), load her state under her
+HMAC key, run ``engine.step`` and save in one store transaction together with
+her message's id, then render, then record the turn's bookkeeping (the ids of
+what was sent, the screen, counters) in a second. Turns of one woman run one
+after another (a lock per key, in memory only); turns of different women run
+side by side.
+
+When the store fails (read-only, full, locked, unreachable), she is answered
+all the same from what the engine says without saving: a crisis answer and the
+menu never depend on a database. Quick exit then deletes what it can without
+the stored ids (``render.quick_exit_ids``).
+
+Logs are ``key=value`` lines with step ids and reply kinds: never her text,
+her id, her name or a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import html
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.adapters.telegram.logsafe import where
+from bot.adapters.telegram.render import Blocked, GaveUp, Renderer, call
+from bot.config import Settings
+from bot.content.world import WorldHolder
+from bot.engine import Step, step
+from bot.engine.events import Button, Command, Event, Location, Start, Text
+from bot.engine.replies import ForgetMe, HandOver
+from bot.engine.state import LANGS, State, Status
+from bot.errors import StoreError
+from bot.store import Keyring, SessionKey, Store, Tally
+from telegram import ChatMember, Message, Update, User
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+log = logging.getLogger("podruga.telegram")
+
+RUNTIME = "podruga"  # the key of the Runtime in application.bot_data
+STALE = "x:stale"  # a payload no step or action has: the engine's "button out of date" path
+STAFF_COMMANDS = ("reload", "stats")
+STATS_DAYS = 30  # /stats shows this many days
+# Which of the engine's records are questions, and which of those got an answer.
+COUNTED = frozenset({"answer", "crisis", "find", "human", "unmatched", "suggested"})
+ANSWERED = frozenset({"answer", "crisis", "find", "human"})
+
+@dataclass
+class Runtime:
+    """What the handlers share: settings, content, keys, the store (opened in post_init)."""
+
+    settings: Settings
+    holder: WorldHolder
+    keyring: Keyring
+    store_location: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    store: Store | None = None
+    relay: Any = None  # bot.adapters.telegram.handover.Relay when PODRUGA_STAFF_CHAT is set
+    cluster: Any = None  # bot.store.cluster.Cluster with PostgreSQL: the other instances
+    fatal: str = ""  # why the bot stopped for good ("token"), for podruga run's exit status
+    # Quick exits and /forgets the store could not carry out (it was down): done as soon as
+    # it is back (her next turn, or the retry job). In memory only, like the locks.
+    unforgotten: dict[SessionKey, bool] = field(default_factory=dict)  # key -> keep_messages
+    _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def serial(self, key: SessionKey) -> AsyncIterator[None]:
+        """One turn at a time per woman, so two quick taps never overwrite each other."""
+        lock, users = self._locks.get(key.hex, (asyncio.Lock(), 0))
+        self._locks[key.hex] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key.hex]
+            if users <= 1:
+                del self._locks[key.hex]
+            else:
+                self._locks[key.hex] = (lock, users - 1)
+
+    def live_store(self) -> Store:
+        assert self.store is not None, "the store opens in post_init"
+        return self.store
+
+    def forget_later(self, key: SessionKey, keep_messages: bool) -> None:
+        """The store failed to forget her: remember to, until it can (a full forget wins)."""
+        self.unforgotten[key] = self.unforgotten.get(key, True) and keep_messages
+        log.warning("forget_postponed pending=%d", len(self.unforgotten))
+
+    async def forget_pending(self, key: SessionKey | None = None) -> None:
+        """Carry out postponed forgets (hers only, or all); those that fail stay pending."""
+        for pending in [key] if key is not None else list(self.unforgotten):
+            if pending not in self.unforgotten:
+                continue
+            try:
+                await self.live_store().forget(pending,
+                                               keep_messages=self.unforgotten[pending])
+            except StoreError:
+                return
+            del self.unforgotten[pending]
+            log.info("forget_done_late pending=%d", len(self.unforgotten))
+
+
+def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    found: Runtime = context.application.bot_data[RUNTIME]
+    return found
+
+
+def parse_message(message: Message, lang_hint: str) -> Event:
+    """Her message as an event; ValueError for an unknown command or a bad location."""
+    if message.location is not None:
+        return Location(message.location.latitude, message.location.longitude)
+    text = message.text
+    if text is None:
+        # A photo, a sticker, a voice note: nothing the engine can read, so "not understood".
+        return Text("")
+    if text.startswith("/"):
+        name = text[1:].split(maxsplit=1)[0].partition("@")[0].lower() if len(text) > 1 else ""
+        return Start(lang_hint) if name == "start" else Command(name)
+    return Text(text)
+
+
+def event_kind(event: Event) -> str:
+    """A log-safe name for an event: the command's name, otherwise only the kind."""
+    if isinstance(event, Command):
+        return f"command:{event.name}"
+    return type(event).__name__.lower()
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn her message (text, location, command, anything else) into one engine turn."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    try:
+        event = parse_message(message, user.language_code or "")
+    except ValueError:
+        log.info("message_refused reason=malformed")
+        event = Command("menu")
+    await take_turn(runtime_of(context), context.bot, user, message.chat_id, event,
+                    her_message=message.message_id, full_text=message.text)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn a button press into one engine turn; forged data gets the stale-button answer."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await call("answerCallbackQuery", lambda: query.answer())
+    except (GaveUp, Blocked):
+        pass
+    except BadRequest as exc:
+        # "query is too old": a press queued during a restart. Only the spinner is lost;
+        # the press itself is still carried out.
+        log.info("callback_unanswered reason=%s", _reason(exc))
+    chat = update.effective_chat
+    if chat is None or chat.type != "private" or query.message is None:
+        return
+    if chat.id != query.from_user.id:
+        # In a private chat the chat is the user. Only a forged update differs, and it must
+        # not write into one woman's chat under another's key.
+        log.info("button_refused reason=chat_mismatch")
+        return
+    try:
+        event: Event = Button(query.data or "")
+    except ValueError:
+        log.info("button_refused reason=malformed")
+        event = Button(STALE)
+    await take_turn(runtime_of(context), context.bot, query.from_user, chat.id, event,
+                    pressed=query.message.message_id)
+
+
+async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Event, *,
+                    her_message: int | None = None, pressed: int | None = None,
+                    full_text: str | None = None) -> None:
+    """Load her state, step the engine and save in one transaction, render, keep ids.
+
+    ``full_text`` is her message as she wrote it: the engine reads at most
+    MAX_TEXT_CHARS of it, but a consultant gets it whole.
+    """
+    store = rt.live_store()
+    key = rt.keyring.session_key(user.id)
+    hint = (user.language_code or "")[:2]
+    async with rt.serial(key):
+        started = time.perf_counter()
+        if key in rt.unforgotten:
+            await rt.forget_pending(key)  # her quick exit first, before anything new is kept
+        now = rt.clock()
+        world = rt.holder.world
+        seen: dict[str, Any] = {}
+
+        def apply(old: State | None) -> State | None:
+            state = old if old is not None else State(lang=hint if hint in LANGS else "")
+            current = event
+            cancel = state.extra.get("cancel")
+            if isinstance(current, Text) and cancel and current.text == cancel:
+                current = Command("menu")  # the location keyboard's way back
+            result = step(world, state, current, now)
+            seen["old"], seen["result"] = state, result
+            if any(isinstance(r, ForgetMe) for r in result.replies):
+                return None
+            return result.state
+
+        saved = True
+        try:
+            # Her message's id is kept with the step: quick exit can delete it even if the
+            # process dies before the answer goes out.
+            await store.record_turn(key, now, update=apply,
+                                    message_ids=[her_message] if her_message is not None else ())
+        except StoreError as exc:
+            # The answer never depends on the database: answer from her state if it can still
+            # be read (a read-only or full disk), as to someone new if not, and save nothing.
+            saved = False
+            log.warning("store_failed during=turn error=%s where=%s; answering without saving",
+                        type(exc).__name__, where(exc))
+            if "result" not in seen:
+                try:
+                    stored = await store.load_session(key)
+                except StoreError:
+                    stored = None
+                apply(stored)
+        old: State = seen["old"]
+        result: Step = seen["result"]
+        screen = old.extra.get("screen")
+        renderer = Renderer(
+            bot, store, key, chat_id, now,
+            edit_id=pressed if pressed is not None and pressed == screen else None,
+            keyboard_open=bool(old.extra.get("kbd")),
+            screen=screen,
+            unremembered=(her_message,) if her_message is not None and not saved else (),
+            trigger=her_message if her_message is not None else pressed,
+            saved=saved,
+        )
+        if rt.relay is not None:
+            async def handover(reply: HandOver) -> list[int]:
+                if reply.kind == "relay" and full_text and len(full_text) > len(reply.text):
+                    reply = replace(reply, text=full_text)
+                try:
+                    found: list[int] = await rt.relay.on_reply(
+                        bot, store, world, key, chat_id, result.state, reply, result.replies, now)
+                except StoreError as exc:
+                    log.warning("store_failed during=handover error=%s", type(exc).__name__)
+                    return []
+                return found
+
+            async def withdraw() -> None:
+                try:
+                    await rt.relay.withdraw(bot, store, key)
+                except StoreError as exc:
+                    log.warning("store_failed during=withdraw error=%s", type(exc).__name__)
+
+            renderer.handover, renderer.withdraw = handover, withdraw
+        renderer.forget_later = functools.partial(rt.forget_later, key)
+        try:
+            out = await renderer.render(result.replies)
+        except Blocked:
+            await forget_blocked(rt, bot, key)
+            log.info("turn_blocked event=%s step=%s", event_kind(event), result.state.step_id)
+            return
+        if rt.relay is not None and saved and old.status is Status.HANDOVER \
+                and result.state.status is not Status.HANDOVER and not out.forgotten:
+            # /start, /language, a location...: she has left the chat with a person, so the
+            # case must not stay open behind her back (consultants' answers would still come).
+            with contextlib.suppress(StoreError):
+                await rt.relay.leave(bot, store, key)
+        ids: list[int] = []
+        update: Callable[[State | None], State | None] | None = None
+        if not out.forgotten:
+            ids = list(out.sent)
+            view = {k: v for k, v in (("screen", out.screen), ("kbd", out.keyboard_open),
+                                      ("cancel", out.cancel)) if v}
+            if saved and view != {k: result.state.extra[k] for k in ("screen", "kbd", "cancel")
+                                  if result.state.extra.get(k)}:
+                update = functools.partial(_with_view, view=view)
+        state = result.state if not out.forgotten else old
+        tallies = [Tally(record.topics[0] if record.topics else None, state.lang,
+                         state.country, record.kind in ANSWERED)
+                   for record in result.log if record.kind in COUNTED and saved]
+        # The ids of what was sent, the screen shown and the counters: one transaction.
+        try:
+            await store.record_turn(key, now, message_ids=ids, tallies=tallies, update=update)
+        except StoreError as exc:
+            log.warning("store_failed during=record error=%s", type(exc).__name__)
+        log.info("turn event=%s step=%s replies=%s records=%s saved=%s ms=%.1f",
+                 event_kind(event), result.state.step_id, ",".join(out.kinds) or "-",
+                 ",".join(r.kind for r in result.log) or "-", "yes" if saved else "no",
+                 (time.perf_counter() - started) * 1000)
+
+
+def _with_view(state: State | None, view: dict[str, Any]) -> State | None:
+    """Her state with the adapter's note of what her chat shows (message ids, no text of hers)."""
+    if state is None:
+        return None
+    extra = {k: v for k, v in state.extra.items() if k not in ("screen", "kbd", "cancel")}
+    return replace(state, extra={**extra, **view})
+
+
+async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reload content or show counters for staff; anyone else gets the unknown-command answer."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    rt = runtime_of(context)
+    if user.id not in rt.settings.staff_ids:
+        if message.chat.type == "private":
+            await on_message(update, context)
+        return
+    staff_chat = rt.relay.staff_chat if rt.relay is not None else rt.settings.staff_chat
+    if message.chat.type != "private" and message.chat_id != staff_chat:
+        # A family chat the bot was added to is no place for counters about drug use.
+        log.info("staff_command_refused reason=chat")
+        return
+    name = (message.text or "/")[1:].split(maxsplit=1)[0].partition("@")[0].lower()
+    if name == "reload":
+        # The same checks as `podruga check`, in a thread: women are answered meanwhile.
+        errors, issues = await asyncio.to_thread(rt.holder.reload)
+        log.info("staff_reload errors=%d warnings=%d", len(errors), len(issues))
+        tr = rt.holder.world.tr(rt.settings.staff_lang)  # after the reload: its catalogs
+        if errors:
+            lines = [tr.pgettext("staff", "Reload refused; still serving the last good "
+                                 "content. Problems:")]
+            lines += [str(e) for e in errors[:40]]
+        else:
+            from bot.adapters.telegram.peers import announce_reload
+
+            told = await announce_reload(rt.cluster)
+            lines = [tr.npgettext("staff", "Reloaded: {steps} steps, {n} warning.",
+                                  "Reloaded: {steps} steps, {n} warnings.", len(issues)).format(
+                steps=len(rt.holder.world.flows.steps), n=len(issues))
+                + (" " + tr.pgettext("staff", "Other instances reload too.") if told else "")]
+            lines += [tr.pgettext("staff", "{problem} (warning)").format(problem=i)
+                      for i in issues[:20]]
+        text = "\n".join(lines)
+    else:
+        tr = rt.holder.world.tr(rt.settings.staff_lang)
+        since = rt.clock().date() - timedelta(days=STATS_DAYS)
+        rows = await rt.live_store().stats(since)
+        log.info("staff_stats rows=%d", len(rows))
+        totals: dict[str, list[int]] = {}
+        for row in rows:
+            total = totals.setdefault(
+                row.topic or tr.pgettext("staff", "(not understood)"), [0, 0])
+            total[0] += row.questions
+            total[1] += row.unanswered
+        lines = [tr.npgettext("staff", "Questions in the last {n} day (topic: asked / "
+                              "unanswered):", "Questions in the last {n} days (topic: asked / "
+                              "unanswered):", STATS_DAYS).format(n=STATS_DAYS)]
+        lines += [f"{topic}: {q} / {u}" for topic, (q, u) in sorted(
+            totals.items(), key=lambda item: -item[1][0])]
+        text = ("\n".join(lines) if rows else
+                tr.pgettext("staff", "No questions counted yet."))
+    with contextlib.suppress(GaveUp, Blocked):
+        await call("sendMessage", lambda: context.bot.send_message(
+            message.chat_id, html.escape(text[:4000], quote=False)))
+
+
+async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the staff group: a consultant's answer, /close or /block, or a hint."""
+    rt = runtime_of(context)
+    if rt.relay is not None:
+        await rt.relay.on_staff_message(update, context, rt)
+
+
+async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """She blocked the bot: nothing can reach her any more, so nothing is kept about her."""
+    member = update.my_chat_member
+    if member is None or member.chat.type != "private":
+        return
+    if member.new_chat_member.status not in (ChatMember.BANNED, ChatMember.LEFT):
+        return
+    rt = runtime_of(context)
+    key = rt.keyring.session_key(member.from_user.id)
+    async with rt.serial(key):
+        await forget_blocked(rt, context.bot, key)
+    log.info("she_blocked")
+
+
+async def forget_blocked(rt: Runtime, bot: Any, key: SessionKey) -> None:
+    """She blocked the bot: withdraw her case and forget everything, now or once possible."""
+    try:
+        if rt.relay is not None:
+            await rt.relay.withdraw(bot, rt.live_store(), key)
+        await rt.live_store().forget(key)
+    except StoreError as exc:
+        log.warning("store_failed during=blocked error=%s", type(exc).__name__)
+        rt.forget_later(key, False)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a failed update by its error type and code location only: no message, no data."""
+    error = context.error
+    if error is None:
+        return
+    log.error("update_failed error=%s where=%s", type(error).__name__, where(error))
+
+
+def _reason(exc: BaseException) -> str:
+    """Telegram's error text in a log-safe form: it names the fault, never her content."""
+    return "_".join(str(exc).lower().split())[:60]

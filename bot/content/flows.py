@@ -1,0 +1,823 @@
+"""Loading and validation of the conversation flows in ``flows/*.yaml``.
+
+Theory of operation: pass 1 reads each file on its own and checks its shape
+(known keys, types, text present, answers sourced and dated). Pass 2 checks
+what crosses files: every ``go`` target exists, every topic is in the topic
+list and answered somewhere, every step is reached by some button. Problems are
+collected, never raised one by one; a caller that gets any error keeps the
+last good ``Flows``.
+
+Besides the flow files, ``flows/`` holds two lists the flows refer to:
+``topics.yaml`` (the question topics, from ../shared/TOPICS.yaml) and
+``sources.yaml`` (the documents answers cite).
+
+Countries. A step or a button can be hidden in some countries (``hide: [RU]``,
+or ``hide: {RU: russia}`` to name the step shown instead). The engine never
+shows a hidden step there: buttons to it are left out, and a typed question or
+an old button that leads to it opens the step named instead (by default the
+flow's ``start``, else the menu). For each country in ``DECIDED_COUNTRIES``
+the cross-check walks what a woman there can reach (the steps the bot opens by
+itself, every step a typed question can land on, and the buttons she is shown)
+and reports each reached step whose text nobody decided for that country: it
+needs a variant ``when: {country: RU}``, ``hide: [RU]``, or ``same_in: [RU]``
+(the general text was read for Russia and holds there as it is).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.content import yamlsrc
+from bot.content.yamlsrc import Node, NodeList
+from bot.engine.state import LANGS
+from bot.errors import DataError, Issue, shown_path
+from bot.limits import (
+    ANSWER_CHARS_TARGET,
+    MAX_BUTTON_LABEL_CHARS,
+    MAX_MESSAGE_CHARS,
+    REVIEW_STALE_DAYS,
+)
+from bot.vocabulary import NEEDS
+
+SPECIAL_FILES = ("topics.yaml", "sources.yaml")
+# Replies to greetings and thanks: reached by typing, not by buttons, and stating no facts,
+# so they need neither a button that leads to them nor sources.
+CONVERSATION_TOPICS = frozenset({"smalltalk"})
+
+
+def is_conversation(topics: Iterable[str]) -> bool:
+    """Whether a step with these topics is small talk (see CONVERSATION_TOPICS)."""
+    found = set(topics)
+    return bool(found) and found <= CONVERSATION_TOPICS
+# Steps the engine opens by itself (commands, first contact), so no button need lead to them.
+ROOT_STEPS = ("main.menu", "main.welcome", "main.help", "main.privacy", "crisis.start")
+ACTIONS = ("exit", "forget", "human", "leave", "language", "country", "location")
+COUNTRIES = ("UA", "RU", "BY", "MD", "KZ", "KG", "TJ", "UZ", "TM", "GE", "AM", "AZ", "XX")
+# Countries where every step a woman can reach needs an explicit decision (a variant for the
+# country, hide, or same_in): in Russia OST is banned and "drug propaganda" is prosecuted,
+# so a text written for elsewhere can be false for her and put the NGO at risk.
+DECIDED_COUNTRIES = ("RU",)
+# Services that do not exist in a country: a button searching for them must be hidden there.
+ABSENT_NEEDS = {"RU": frozenset({"ost"})}
+COUNTRY_NAMES = {"RU": "Russia"}
+
+
+FLOW_KEYS = ("flow", "title", "steps", "sources")
+STEP_KEYS = (
+    "say", "buttons", "topics", "ask", "sources", "reviewed", "crisis", "set", "keep", "note",
+    "hide", "same_in", "verify",
+)
+BUTTON_KEYS = ("label", "go", "hide")
+SOURCE_KEYS = ("name", "title", "url")
+VARIANT_KEYS = ("when", "text", "sources")
+WHEN_KEYS = ("country", "pregnant", "lang")
+SET_KEYS = ("pregnant",)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One version of a step's text, used when every condition in ``when`` holds."""
+
+    text: str
+    line: int
+    countries: frozenset[str] = frozenset()
+    langs: frozenset[str] = frozenset()
+    pregnant: bool | None = None
+    sources: tuple[str, ...] = ()  # this variant's own sources; else the step's
+
+    @property
+    def is_fallback(self) -> bool:
+        return not self.countries and not self.langs and self.pregnant is None
+
+    def fits(self, country: str, lang: str, pregnant: bool) -> bool:
+        return (
+            (not self.countries or country in self.countries)
+            and (not self.langs or lang in self.langs)
+            and (self.pregnant is None or self.pregnant == pregnant)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonDef:
+    """A button of a step: its English label (a msgid) and where it leads."""
+
+    label: str
+    go: str  # resolved: "flow.step", "find:a+b", or "do:action"
+    line: int
+    hide: Mapping[str, str] = field(default_factory=dict)  # country -> step shown instead, or ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepDef:
+    """One step of a flow, as loaded."""
+
+    id: str
+    path: str
+    line: int
+    say: tuple[Variant, ...]
+    buttons: tuple[ButtonDef, ...] = ()
+    topics: tuple[str, ...] = ()
+    ask: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    reviewed: date | None = None
+    crisis: bool = False
+    sets: Mapping[str, Any] = field(default_factory=dict)
+    keep: bool = False
+    note: str = ""  # a comment for translators
+    hide: Mapping[str, str] = field(default_factory=dict)  # country -> step shown instead, or ""
+    same_in: frozenset[str] = frozenset()  # countries where the general text holds as it is
+    verify: tuple[str, ...] = ()  # what staff must verify before this text can be trusted
+
+    @property
+    def flow(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def is_answer(self) -> bool:
+        return bool(self.topics)
+
+    @property
+    def is_conversation(self) -> bool:
+        return is_conversation(self.topics)
+
+    def text_for(self, country: str, lang: str, pregnant: bool) -> Variant:
+        """Pick the first variant whose conditions hold; the last one is the fallback."""
+        for variant in self.say:
+            if variant.fits(country, lang, pregnant):
+                return variant
+        return self.say[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A document answers cite: its key, the short name she sees (a msgid, translated),
+    the full title for staff and, where there is one, a link."""
+
+    key: str
+    title: str
+    url: str = ""
+    name: str = ""
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDef:
+    name: str
+    title: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flows:
+    """Everything in ``flows/``: steps by id, flows by name, topics and sources."""
+
+    steps: Mapping[str, StepDef]
+    flows: Mapping[str, FlowDef]
+    topics: Mapping[str, int]  # topic id -> its line in topics.yaml
+    sources: Mapping[str, Source]
+    # find:/do: payloads some button hides, by country, with the step shown instead ("")
+    hidden_payloads: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def answers(self) -> Iterable[StepDef]:
+        return (s for s in self.steps.values() if s.is_answer)
+
+    def source(self, key: str) -> Source | None:
+        """A cited document, from flows/sources.yaml or any flow's own ``sources:``."""
+        return self.sources.get(key)
+
+    def is_hidden(self, go: str, country: str) -> bool:
+        """Whether a step (or a ``find:``/``do:`` payload) is never shown in this country."""
+        step = self.steps.get(go)
+        if step is not None:
+            return country in step.hide
+        return country in self.hidden_payloads.get(go, {})
+
+    def shown_instead(self, go: str, country: str) -> str:
+        """What to open for ``go`` in this country: ``go`` itself, or what replaces it there.
+
+        A hidden step names its replacement (``hide: {RU: russia}``); without one it is
+        the flow's ``start``, else the menu. The cross-check makes sure the replacement
+        is itself shown there; the loop guard only keeps a broken file from hanging.
+        """
+        seen: set[str] = set()
+        while self.is_hidden(go, country) and go not in seen:
+            seen.add(go)
+            go = self.replacement(go, country)
+        return go if not self.is_hidden(go, country) else "main.menu"
+
+    def replacement(self, go: str, country: str) -> str:
+        """One step of ``shown_instead``: what a hidden step or payload names instead."""
+        step = self.steps.get(go)
+        named = step.hide[country] if step is not None else self.hidden_payloads[go][country]
+        if not named:
+            start = f"{go.split('.', 1)[0]}.start" if step is not None else ""
+            named = start if start in self.steps and start != go else "main.menu"
+        return named
+
+    def button_shown(self, button: ButtonDef, country: str) -> bool:
+        """A button is left out where it is hidden, or where the step it opens is hidden."""
+        if country in button.hide:
+            return False
+        step = self.steps.get(button.go)
+        return step is None or country not in step.hide
+
+    def label_of(self, step_id: str) -> str | None:
+        """How the menus name a step: the English label of the first button that leads to it."""
+        for step in self.steps.values():
+            for button in step.buttons:
+                if button.go == step_id:
+                    return button.label
+        return None
+
+
+def _hidden_payloads(steps: Mapping[str, StepDef]) -> dict[str, dict[str, str]]:
+    """``find:``/``do:`` payloads that some button hides, by country, with what replaces
+    them: an old button from before she changed country is still never followed there."""
+    found: dict[str, dict[str, str]] = {}
+    for step in steps.values():
+        for button in step.buttons:
+            if button.go not in steps:
+                for country, instead in button.hide.items():
+                    found.setdefault(button.go, {}).setdefault(country, instead)
+    return found
+
+
+def _hint(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _FileReader:
+    """Pass 1 for one file: turns a YAML tree into steps, collecting problems."""
+
+    def __init__(self, name: str, today: date) -> None:
+        self.name = name
+        self.today = today
+        self.errors: list[DataError] = []
+        self.issues: list[Issue] = []
+
+    def error(self, line: int, message: str, where: str = "") -> None:
+        self.errors.append(DataError(self.name, line, message, where))
+
+    def unknown_keys(self, node: Node, allowed: tuple[str, ...], where: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.error(
+                    node.line_of(key),
+                    f"unknown field {key!r}{_hint(key, allowed)}",
+                    where,
+                )
+
+    def text(self, node: Node, key: str, where: str) -> str | None:
+        value = node.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.error(node.line_of(key), f"{key!r} must be some text", where)
+            return None
+        return value.strip()
+
+    def string_list(self, node: Node, key: str, where: str) -> tuple[str, ...]:
+        value = node.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.error(node.line_of(key), f"{key!r} must be a list of words or phrases", where)
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def flow(self, data: Any) -> tuple[FlowDef | None, list[StepDef], dict[str, Source]]:
+        if not isinstance(data, Node):
+            self.error(1, "a flow file must start with 'flow:', 'title:' and 'steps:'")
+            return None, [], {}
+        self.unknown_keys(data, FLOW_KEYS, "")
+        name = data.get("flow")
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.error(
+                data.line_of("flow"),
+                "'flow' must be a short name in lowercase latin letters, like 'ost'",
+            )
+            return None, [], {}
+        title = self.text(data, "title", f"flow {name!r}") or name
+        sources = self.sources(data.get("sources"), f"flow {name!r}") if "sources" in data else {}
+        steps_node = data.get("steps")
+        if not isinstance(steps_node, Node) or not steps_node:
+            self.error(data.line_of("steps"), "'steps' must list at least one step",
+                       f"flow {name!r}")
+            return FlowDef(name, title, self.name, data.line), [], sources
+        steps = []
+        for step_name, body in steps_node.items():
+            line = steps_node.line_of(step_name)
+            if not _NAME.match(step_name):
+                self.error(line, "a step name must be lowercase latin letters, digits and '_'",
+                           f"step {step_name!r}")
+                continue
+            step = self.step(f"{name}.{step_name}", body, line)
+            if step:
+                steps.append(step)
+        return FlowDef(name, title, self.name, data.line), steps, sources
+
+    def sources(self, node: Any, where: str) -> dict[str, Source]:
+        if not isinstance(node, Node):
+            self.error(getattr(node, "line", 1), "sources must map a short key to a title", where)
+            return {}
+        found = {}
+        for key, value in node.items():
+            swhere = f"source {key!r}"
+            if not isinstance(value, Node) or not isinstance(value.get("title"), str):
+                self.error(node.line_of(key), "a source needs 'name:' (the short name shown "
+                           "under answers) and 'title:' (the full title, for staff)", swhere)
+                continue
+            self.unknown_keys(value, SOURCE_KEYS, swhere)
+            name = value.get("name")
+            if not isinstance(name, str) or not name.strip():
+                self.error(node.line_of(key), "a source needs 'name:': a short name she can look "
+                           "up, "
+                           "like 'WHO, OST guidelines, 2009'; it is shown under answers and "
+                           "translated in the catalogs", swhere)
+                continue
+            found[key] = Source(key, value["title"], str(value.get("url", "")), name.strip(),
+                                self.name, node.line_of(key))
+        return found
+
+    def step(self, step_id: str, body: Any, line: int) -> StepDef | None:
+        where = f"step {step_id.split('.', 1)[1]!r}"
+        if not isinstance(body, Node):
+            self.error(line, "a step must have at least 'say:'", where)
+            return None
+        self.unknown_keys(body, STEP_KEYS, where)
+        say = self.say(body, where, line)
+        buttons = self.buttons(body, step_id, where)
+        topics = self.string_list(body, "topics", where)
+        ask = self.ask(body, where)
+        sources = self.string_list(body, "sources", where)
+        reviewed = body.get("reviewed")
+        if "reviewed" in body and not isinstance(reviewed, date):
+            self.error(body.line_of("reviewed"),
+                       f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", where)
+            reviewed = None
+        if topics and not is_conversation(topics):
+            if not sources:
+                self.error(body.line, "an answer needs 'sources': where its facts come from", where)
+            if reviewed is None and "reviewed" not in body:
+                self.error(body.line, "an answer needs 'reviewed': the date it was last checked",
+                           where)
+            if isinstance(reviewed, date) and self.today - reviewed > timedelta(REVIEW_STALE_DAYS):
+                self.issues.append(Issue(self.name, body.line_of("reviewed"),
+                    f"{where}: reviewed on {reviewed}, over a year ago: please check it again"))
+            if isinstance(reviewed, date) and reviewed > self.today:
+                self.error(body.line_of("reviewed"), f"'reviewed' is in the future ({reviewed})",
+                           where)
+        sets = body.get("set")
+        if sets is None:
+            sets = {}
+        elif not isinstance(sets, Node):
+            self.error(body.line_of("set"), "'set' must be like {pregnant: true}", where)
+            sets = {}
+        else:
+            self.unknown_keys(sets, SET_KEYS, where)
+            for key, value in sets.items():
+                if not isinstance(value, bool):
+                    self.error(sets.line_of(key), f"{key!r} must be true or false", where)
+        for flag in ("crisis", "keep"):
+            if flag in body and not isinstance(body[flag], bool):
+                self.error(body.line_of(flag), f"{flag!r} must be true or false", where)
+        note = body.get("note", "")
+        hide = self.hide(body, step_id, where)
+        same_in = frozenset(self.countries(body, "same_in", where))
+        for country in sorted(same_in & set(hide)):
+            self.error(body.line_of("same_in"), f"the step is hidden in {country}, so it "
+                       f"cannot also say its text holds there: drop {country} from one", where)
+        verify = self.string_list(body, "verify", where)
+        for item in verify:
+            self.issues.append(Issue(self.name, body.line_of("verify"),
+                                     f"{where}: staff must verify: {item}"))
+        return StepDef(
+            id=step_id, path=self.name, line=line, say=say, buttons=buttons, topics=topics,
+            ask=ask, sources=sources, reviewed=reviewed if isinstance(reviewed, date) else None,
+            crisis=body.get("crisis") is True, sets=dict(sets), keep=body.get("keep") is True,
+            note=note if isinstance(note, str) else "", hide=hide, same_in=same_in,
+            verify=verify,
+        )
+
+    def countries(self, node: Node, key: str, where: str) -> list[str]:
+        """A list of country codes (or one code); unknown codes are errors."""
+        if key not in node:
+            return []
+        raw = node[key]
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not items:
+            self.error(node.line_of(key), f"{key!r} must list countries, like [RU]", where)
+            return []
+        found = []
+        for item in items:
+            if item not in COUNTRIES:
+                self.error(node.line_of(key),
+                           f"unknown country {item!r}{_hint(str(item), COUNTRIES)}", where)
+            else:
+                found.append(str(item))
+        return found
+
+    def hide(self, node: Node, step_id: str, where: str) -> dict[str, str]:
+        """``hide: [RU]`` or ``hide: {RU: step}``: country -> the step shown instead ("")."""
+        if "hide" not in node:
+            return {}
+        value = node["hide"]
+        if not isinstance(value, Node):
+            return dict.fromkeys(self.countries(node, "hide", where), "")
+        flow = step_id.split(".", 1)[0]
+        found = {}
+        for country, instead in value.items():
+            if country not in COUNTRIES:
+                self.error(value.line_of(country),
+                           f"unknown country {country!r}{_hint(str(country), COUNTRIES)}", where)
+                continue
+            if not isinstance(instead, str) or not instead.strip():
+                self.error(value.line_of(country), "'hide' must be like [RU], or name the step "
+                           "shown instead, like {RU: russia}", where)
+                continue
+            instead = instead.strip()
+            found[country] = instead if "." in instead else f"{flow}.{instead}"
+        return found
+
+    def say(self, body: Node, where: str, step_line: int) -> tuple[Variant, ...]:
+        value = body.get("say")
+        if value is None:
+            self.error(step_line, "the step has nothing to say: add 'say:'", where)
+            return (Variant("", body.line),)
+        if isinstance(value, str):
+            return (self.variant_text(value, body.line_of("say"), where),)
+        if not isinstance(value, NodeList) or not value:
+            self.error(body.line_of("say"), "'say' must be text or a list of variants", where)
+            return (Variant("", body.line),)
+        variants = []
+        for index, item in enumerate(value):
+            line = value.line_of(index)
+            vwhere = f"{where}: say[{index + 1}]"
+            if not isinstance(item, Node):
+                self.error(line, "each variant needs 'text:' (and 'when:' except the last)", vwhere)
+                continue
+            self.unknown_keys(item, VARIANT_KEYS, vwhere)
+            text = self.text(item, "text", vwhere) or ""
+            variant = self.variant_text(text, item.line_of("text"), vwhere)
+            when = item.get("when")
+            if when is not None:
+                variant = self.when(when, variant, item.line_of("when"), vwhere)
+            if "sources" in item:
+                variant = replace(variant, sources=self.string_list(item, "sources", vwhere))
+            variants.append(variant)
+        if variants and not variants[-1].is_fallback:
+            self.error(value.line_of(len(value) - 1),
+                       "the last variant must have no 'when': it is the general fallback", where)
+        for variant in variants[:-1]:
+            if variant.is_fallback:
+                self.error(variant.line, "only the last variant may have no 'when'", where)
+        return tuple(variants) or (Variant("", body.line),)
+
+    def variant_text(self, text: str, line: int, where: str) -> Variant:
+        text = text.strip()
+        if len(text) > MAX_MESSAGE_CHARS:
+            self.error(line, f"the text is {len(text)} characters; Telegram allows "
+                       f"{MAX_MESSAGE_CHARS}", where)
+        elif len(text) > ANSWER_CHARS_TARGET:
+            self.issues.append(Issue(self.name, line,
+                f"{where}: the text is {len(text)} characters; keep answers under "
+                f"{ANSWER_CHARS_TARGET} for small screens"))
+        return Variant(text, line)
+
+    def when(self, when: Any, variant: Variant, line: int, where: str) -> Variant:
+        if not isinstance(when, Node) or not when:
+            self.error(line, "'when' must be like {country: RU} or {pregnant: true}", where)
+            return variant
+        self.unknown_keys(when, WHEN_KEYS, where)
+        countries: frozenset[str] = frozenset()
+        langs: frozenset[str] = frozenset()
+        pregnant = None
+        if "country" in when:
+            raw = when["country"]
+            items = [raw] if isinstance(raw, str) else raw
+            if not isinstance(items, list) or not items:
+                items = []
+            for item in items:
+                if item not in COUNTRIES:
+                    self.error(when.line_of("country"),
+                               f"unknown country {item!r}{_hint(str(item), COUNTRIES)}", where)
+            countries = frozenset(str(i) for i in items)
+        if "lang" in when:
+            raw = when["lang"]
+            items = [raw] if isinstance(raw, str) else raw
+            for item in items or []:
+                if item not in LANGS:
+                    self.error(when.line_of("lang"), f"unknown language {item!r}; use uk, ru or en",
+                               where)
+            langs = frozenset(str(i) for i in items or [])
+        if "pregnant" in when:
+            if not isinstance(when["pregnant"], bool):
+                self.error(when.line_of("pregnant"), "'pregnant' must be true or false", where)
+            else:
+                pregnant = when["pregnant"]
+        return replace(variant, countries=countries, langs=langs, pregnant=pregnant)
+
+    def buttons(self, body: Node, step_id: str, where: str) -> tuple[ButtonDef, ...]:
+        value = body.get("buttons")
+        if value is None:
+            return ()
+        if not isinstance(value, NodeList):
+            self.error(body.line_of("buttons"), "'buttons' must be a list", where)
+            return ()
+        flow = step_id.split(".", 1)[0]
+        found = []
+        for index, item in enumerate(value):
+            line = value.line_of(index)
+            bwhere = f"{where}: button {index + 1}"
+            if not isinstance(item, Node):
+                self.error(line, "a button needs 'label:' and 'go:'", bwhere)
+                continue
+            self.unknown_keys(item, BUTTON_KEYS, bwhere)
+            label = self.text(item, "label", bwhere)
+            go = self.text(item, "go", bwhere)
+            hide = self.hide(item, step_id, bwhere)
+            if label and len(label) > MAX_BUTTON_LABEL_CHARS:
+                self.error(item.line_of("label"), f"the label is {len(label)} characters; "
+                           f"keep it under {MAX_BUTTON_LABEL_CHARS}", bwhere)
+            if label and go:
+                if ":" not in go and "." not in go:
+                    go = f"{flow}.{go}"
+                found.append(ButtonDef(label, go, line, hide))
+        return tuple(found)
+
+    def ask(self, body: Node, where: str) -> dict[str, tuple[str, ...]]:
+        value = body.get("ask")
+        if value is None:
+            return {}
+        if not isinstance(value, Node):
+            self.error(body.line_of("ask"), "'ask' must list phrases per language (uk, ru, en)",
+                       where)
+            return {}
+        found = {}
+        for lang in value:
+            if lang not in LANGS:
+                self.error(value.line_of(lang), f"unknown language {lang!r}; use uk, ru or en",
+                           where)
+                continue
+            found[lang] = self.string_list(value, lang, where)
+        return found
+
+
+def _topics(path: Path, name: str) -> tuple[dict[str, int], list[DataError]]:
+    """Read the topic list; return each topic id with its line."""
+    data, errors = yamlsrc.read(path, name)
+    if errors:
+        return {}, errors
+    if not isinstance(data, Node) or not isinstance(data.get("topics"), Node):
+        return {}, [DataError(name, 1, "the file must start with 'topics:'")]
+    return {str(k): data["topics"].line_of(k) for k in data["topics"]}, []
+
+
+def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], list[Issue]]:
+    """Read and check every file in ``flows_dir``; the flows only when there are no errors."""
+    errors: list[DataError] = []
+    issues: list[Issue] = []
+    root = flows_dir.parent
+    topics_name = shown_path(flows_dir / "topics.yaml", root)
+    topics, topic_errors = _topics(flows_dir / "topics.yaml", topics_name)
+    errors += topic_errors
+    sources: dict[str, Source] = {}
+    src_name = shown_path(flows_dir / "sources.yaml", root)
+    src_data, src_errors = yamlsrc.read(flows_dir / "sources.yaml", src_name)
+    errors += src_errors
+    if src_data is not None:
+        reader = _FileReader(src_name, today)
+        if isinstance(src_data, Node) and "sources" in src_data:
+            sources.update(reader.sources(src_data["sources"], ""))
+        else:
+            reader.error(1, "the file must start with 'sources:'")
+        errors += reader.errors
+
+    steps: dict[str, StepDef] = {}
+    flows: dict[str, FlowDef] = {}
+    # main.yaml first: it is the root, so a clash of names is reported on the other file.
+    for path in sorted(flows_dir.glob("*.yaml"), key=lambda p: (p.name != "main.yaml", p.name)):
+        if path.name in SPECIAL_FILES:
+            continue
+        name = shown_path(path, root)
+        data, problems = yamlsrc.read(path, name)
+        errors += problems
+        if data is None:
+            continue
+        reader = _FileReader(name, today)
+        flow, flow_steps, flow_sources = reader.flow(data)
+        errors += reader.errors
+        issues += reader.issues
+        if flow is None:
+            continue
+        if flow.name in flows:
+            errors.append(DataError(name, flow.line, f"the flow name {flow.name!r} is already used "
+                                    f"in {flows[flow.name].path}"))
+            continue
+        flows[flow.name] = flow
+        for key, source in flow_sources.items():
+            if key in sources:
+                errors.append(DataError(name, source.line, f"source {key!r} is already in "
+                    f"{sources[key].path}: keep one, so it has one name and one title"))
+            sources[key] = source
+        for step in flow_steps:
+            steps[step.id] = step
+
+    cross_errors, cross_issues = _cross_check(steps, topics, topics_name, sources)
+    errors += cross_errors
+    issues += cross_issues
+    if not errors:
+        for required in ROOT_STEPS:
+            if required not in steps:
+                flow_name, _, step_name = required.partition(".")
+                errors.append(DataError(shown_path(flows_dir, root), 1,
+                    f"the bot opens step {step_name!r} of flow {flow_name!r} by itself (a "
+                    f"command or the first contact), so it must exist: add it to "
+                    f"flows/{flow_name}.yaml"))
+    if errors:
+        return None, errors, issues
+    model = Flows(steps, flows, topics, sources, _hidden_payloads(steps))
+    errors += _check_countries(model)
+    if errors:
+        return None, errors, issues
+    return model, errors, issues
+
+
+def _cross_check(
+    steps: Mapping[str, StepDef],
+    topics: Mapping[str, int],
+    topics_name: str,
+    sources: Mapping[str, Source],
+) -> tuple[list[DataError], list[Issue]]:
+    """Pass 2: references between steps, topics and sources."""
+    errors: list[DataError] = []
+    issues: list[Issue] = []
+    reached: set[str] = set(ROOT_STEPS)
+    for step in steps.values():
+        where = f"step {step.id.split('.', 1)[1]!r}"
+        for index, button in enumerate(step.buttons):
+            bwhere = f"{where}: button {index + 1}"
+            kind, _, arg = button.go.partition(":")
+            if arg or button.go.endswith(":"):
+                if kind == "find":
+                    for need in filter(None, arg.split("+")):
+                        if need not in NEEDS:
+                            errors.append(DataError(step.path, button.line,
+                                f"unknown need {need!r}{_hint(need, NEEDS)}", bwhere))
+                elif kind == "do":
+                    if arg not in ACTIONS:
+                        errors.append(DataError(step.path, button.line,
+                            f"unknown action {arg!r}{_hint(arg, ACTIONS)}", bwhere))
+                else:
+                    errors.append(DataError(step.path, button.line,
+                        f"'go' must be a step, 'find:...' or 'do:...', not {button.go!r}", bwhere))
+                continue
+            if button.go not in steps:
+                same_flow = [s for s in steps if s.startswith(step.flow + ".")]
+                short = button.go
+                if button.go.startswith(step.flow + "."):
+                    short = button.go.split(".", 1)[1]
+                names = [s.split(".", 1)[1] for s in same_flow] + list(steps)
+                errors.append(DataError(step.path, button.line,
+                    f"goes to unknown step {short!r}{_hint(short, names)}", bwhere))
+            reached.add(button.go)
+        # What a hidden step or button names instead is shown there: it is reached too.
+        for instead in [*step.hide.values(), *(v for b in step.buttons for v in b.hide.values())]:
+            if instead:
+                reached.add(instead)
+        for topic in step.topics:
+            if topic not in topics:
+                errors.append(DataError(step.path, step.line,
+                    f"unknown topic {topic!r}{_hint(topic, topics)}", where))
+        for source in [*step.sources, *(s for v in step.say for s in v.sources)]:
+            if source not in sources:
+                errors.append(DataError(step.path, step.line,
+                    f"unknown source {source!r}: add it to flows/sources.yaml"
+                    f"{_hint(source, sources)}", where))
+    for step in steps.values():
+        typed_only = step.is_conversation and bool(step.ask)
+        if step.id not in reached and not typed_only:
+            errors.append(DataError(step.path, step.line,
+                "no button leads to this step, so nobody can reach it",
+                f"step {step.id.split('.', 1)[1]!r}"))
+    answered = {t for s in steps.values() for t in s.topics}
+    for topic, line in topics.items():
+        if topic not in answered:
+            issues.append(Issue(topics_name, line, f"topic {topic!r} is not answered by any step"))
+    return errors, issues
+
+
+def _check_countries(model: Flows) -> list[DataError]:
+    """Hidden steps and, for each decided country, every step she can reach there.
+
+    What she can reach in a country: the steps the bot opens by itself, every step a
+    typed question can land on (any step with ``ask`` phrases or a topic: the matcher
+    also learns the menu's name for a step), and the buttons she is shown, followed
+    from each of those. A hidden step is never shown; what replaces it is reached.
+    """
+    errors: list[DataError] = []
+    steps = model.steps
+
+    def where(step: StepDef) -> str:
+        return f"step {step.id.split('.', 1)[1]!r}"
+
+    for step in steps.values():
+        for country, instead in step.hide.items():
+            if step.id in ROOT_STEPS:
+                errors.append(DataError(step.path, step.line, "the bot opens this step by "
+                    "itself (a command or the first contact), so it cannot be hidden",
+                    where(step)))
+            if instead and instead not in steps:
+                errors.append(DataError(step.path, step.line,
+                    f"'hide' names unknown step {instead!r} to show instead in {country}",
+                    where(step)))
+        for index, button in enumerate(step.buttons):
+            for country, instead in button.hide.items():
+                if instead and instead not in steps:
+                    errors.append(DataError(step.path, button.line,
+                        f"'hide' names unknown step {instead!r} to show instead in {country}",
+                        f"{where(step)}: button {index + 1}"))
+    if errors:
+        return errors
+    for step in steps.values():
+        for country in step.hide:
+            chain = [step.id]
+            while model.is_hidden(chain[-1], country):
+                instead = model.replacement(chain[-1], country)
+                if instead in chain:
+                    errors.append(DataError(step.path, step.line, f"hidden in {country}, and "
+                        f"what is shown instead leads back to it ({' -> '.join(chain)} -> "
+                        f"{instead}): name a step shown in {country}, like hide: "
+                        f"{{{country}: start}}", where(step)))
+                    break
+                chain.append(instead)
+    for country in DECIDED_COUNTRIES:
+        errors += _check_country(model, country)
+    return errors
+
+
+def _check_country(model: Flows, country: str) -> list[DataError]:
+    """Every step reachable in ``country`` has a text decided for it; no button searches
+    for a service that does not exist there."""
+    steps = model.steps
+    name = COUNTRY_NAMES.get(country, country)
+    how: dict[str, str] = {}  # step id -> how she first gets there
+    queue: list[str] = []
+
+    def reach(go: str, why: str) -> None:
+        shown = model.shown_instead(go, country)
+        if shown != go:
+            why = f"instead of {go!r}, {why}"
+        if shown in steps and shown not in how:
+            how[shown] = why
+            queue.append(shown)
+
+    for root in ROOT_STEPS:
+        reach(root, "the bot opens it by itself")
+    for step in steps.values():
+        if step.ask or step.topics:
+            reach(step.id, "by a typed question")
+    errors: list[DataError] = []
+    while queue:
+        step = steps[queue.pop(0)]
+        for index, button in enumerate(step.buttons):
+            if not model.button_shown(button, country):
+                continue
+            kind, _, arg = button.go.partition(":")
+            absent = ABSENT_NEEDS.get(country, frozenset()) & set(arg.split("+"))
+            if kind == "find" and absent:
+                errors.append(DataError(step.path, button.line,
+                    f"this button searches for {', '.join(sorted(absent))}, which does not "
+                    f"exist in {name}: add hide: [{country}] to the button",
+                    f"step {step.id.split('.', 1)[1]!r}: button {index + 1}"))
+            if button.go in steps:
+                reach(button.go, f"by a button in {step.id!r} ({step.path}:{button.line})")
+    for step_id in sorted(how, key=lambda s: (steps[s].path, steps[s].line)):
+        step = steps[step_id]
+        if country in step.same_in or _decided(step, country):
+            continue
+        if step.is_conversation:
+            continue  # small talk states no facts (nor does it cite sources)
+        errors.append(DataError(step.path, step.line,
+            f"a woman in {name} can reach this step ({how[step_id]}), but no text of it is "
+            f"decided for {name}: add a variant 'when: {{country: {country}}}', "
+            f"'hide: [{country}]', or 'same_in: [{country}]' if the general text was read "
+            f"for {name} and holds there as it is", f"step {step_id.split('.', 1)[1]!r}"))
+    return errors
+
+
+def _decided(step: StepDef, country: str) -> bool:
+    """Whether whatever she is shown in ``country`` (pregnant or not, any language) is a
+    variant written for that country."""
+    return all(country in step.text_for(country, lang, pregnant).countries
+               for lang in LANGS for pregnant in (False, True))
