@@ -197,6 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="question files or folders of them (the tuning set: tests/data/tuneset)",
     )
     parser.add_argument("--misses", type=int, default=0, help="print up to N wrong answers")
+    parser.add_argument("--per-set", action="store_true",
+                        help="only a line of figures for each question set and for all: "
+                        "no baseline, no latency (quick, for tuning)")
+    parser.add_argument("--no-build", action="store_true",
+                        help="skip timing the cold and warm index builds (they train 3 times)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -208,16 +213,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("the world does not load; no figures", file=sys.stderr)
         return 1
     paths = [Path(p) for p in args.devset]
-    files = [f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
-    questions = [
-        q for f in files for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
-    ]
+    by_set = {
+        str(p): [q for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+                 for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]]
+        for p in paths
+    }
+    questions = [q for asked in by_set.values() for q in asked]
     entries = entries_of(world)
     from bot.matching import model as matcher_model
 
     cold, warm = [], []
     saved_cache = os.environ.get("PODRUGA_CACHE")
-    for _ in range(3):
+    for _ in range(0 if args.no_build else 3):
         # a fresh cache folder: the first build trains (and writes it), the next one loads
         with tempfile.TemporaryDirectory() as folder:
             os.environ["PODRUGA_CACHE"] = folder
@@ -248,11 +255,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(orphans)} questions ask about topics no matchable step answers yet "
             f"(they cannot score): {', '.join(missing)}"
         )
-    print(
-        f"world load (incl. first index build): {load_seconds * 1e3:.0f} ms; index build: "
-        f"cold (training) median {statistics.median(cold) * 1e3:.0f} ms, warm (cached "
-        f"models) median {statistics.median(warm) * 1e3:.0f} ms, over 3"
-    )
+    if cold:
+        print(
+            f"world load (incl. first index build): {load_seconds * 1e3:.0f} ms; index build: "
+            f"cold (training) median {statistics.median(cold) * 1e3:.0f} ms, warm (cached "
+            f"models) median {statistics.median(warm) * 1e3:.0f} ms, over 3"
+        )
+    if args.per_set:  # a quick table for tuning: no baseline, no latency
+        print(f"{'set':24} {'n':>4} | {'top1':>5} {'top3':>5} {'crisis':>6} {'->step':>6} "
+              f"{'false':>5} {'offtop':>6} {'small':>5}")
+        for name, asked in (*by_set.items(), ("all", questions)):
+            a = run("matcher", world.index.match, asked, topics, repeats=1)["all"].row()
+            print(f"{Path(name).name:24} {a['n']:>4} | {a['top1']:5.3f} {a['top3']:5.3f} "
+                  f"{a['recall']:6.3f} {a['to_step']:6.3f} {a['false']:5.3f} "
+                  f"{a['declined']:6.3f} {a['small']:5.3f}")
+        if args.misses:
+            print(f"\nfirst {args.misses} misses of the matcher:")
+            misses(world.index.match, questions, topics, args.misses)
+        return 0
     baseline = Baseline(entries)
     index = world.index
     for matcher in (index.match, baseline.match):  # warm both before timing

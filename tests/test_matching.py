@@ -142,7 +142,8 @@ def test_a_long_story_is_answered_on_its_question(world: Any, index: Index) -> N
 @pytest.mark.parametrize(
     "text",
     ["как приготовить борщ", "how much is bitcoin today", "/foo", "asdfgh qwerty", "",
-     "   ", "!!!", "погода завтра во львове", "🙃🙃🙃", "https://t.me/somechannel", "4815"],
+     "   ", "!!!", "погода завтра во львове", "🙃🙃🙃", "https://t.me/somechannel", "4815",
+     "ты мне надоел, глупая программа", "/unknown_command"],
 )
 def test_what_is_not_ours_gets_no_answer(index: Index, text: str) -> None:
     match = index.match(text)
@@ -290,6 +291,30 @@ def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> Non
 def test_safety_wins_over_another_intent(world: Any, index: Index) -> None:
     match = index.match("где сдать тест на вич, и еще подруга не дышит")
     assert match.crisis and "overdose" in topics_of(world, match.step)
+
+
+@pytest.mark.parametrize(
+    "story",
+    ["Мій хлопець на метадоні і по суботах ще колеться. Мені страшно, що колись він не "
+     "прокинеться. Де можна взяти налоксон, щоб був удома?",
+     "My partner uses on weekends. I keep thinking one day he will not wake up. Where can I "
+     "get naloxone to keep at home?"],
+)
+def test_a_fear_inside_a_story_is_not_a_crisis(world: Any, index: Index, story: str) -> None:
+    match = index.match(story)
+    assert not match.crisis and "overdose" in topics_of(world, match.step), match
+
+
+@pytest.mark.parametrize(
+    "story",
+    ["Ми були на вечірці в друзів. Зараз хлопець лежить на підлозі, хрипить і не реагує на "
+     "мене. Що мені робити?",
+     "We were at a friend's place. Now my boyfriend is on the floor, snoring strangely and "
+     "not answering me. What do I do?"],
+)
+def test_an_emergency_inside_a_story_is_a_crisis(world: Any, index: Index, story: str) -> None:
+    match = index.match(story)
+    assert match.crisis and "overdose" in topics_of(world, match.step), match
 
 
 def _rules() -> list[dict[str, Any]]:

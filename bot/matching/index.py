@@ -37,16 +37,24 @@ SURE = 0.5  # the best step alone
 FAIR = 0.2  # the best step, with runners-up ("or maybe ...")
 SUGGEST = 0.08  # "did you mean" the best three
 RUNNER_UP = 0.06  # a runner-up or suggestion needs at least this probability
-# Urgent: the urgency model's calibrated probability reaches URGENT_ALONE, or reaches the
-# model's recall-first threshold while the answer model, too, leans to crisis steps (a
-# fair share of its probability on them). Alone, the low threshold sent "need a lawyer"
-# to the overdose steps; with the answer model's word, 1.5% of calm questions are crises.
+# Urgent (one reading: the whole message, or one sentence of a longer one), when the urgency
+# model's calibrated probability reaches
+# - URGENT_SURE: on its own word;
+# - URGENT_ALONE (the whole message only): if the answer model, too, puts ALONE_SHARE of
+#   its probability on crisis steps. Alone, 0.3 flagged "do you save my number" and
+#   "what's for dinner";
+# - the model's recall-first threshold (the whole message only): if the answer model puts
+#   CRISIS_SHARE on crisis steps and does not call it NOT_OURS.
+# A sentence of a story is urgent only from URGENT_SURE: "I was afraid he would not wake
+# up" inside a calm question is not a crisis now. Set by a sweep over all tuning sets
+# (docs/matching.md): false crises 2.0% -> 1.5%, urgent messages flagged 95.2% -> 95.8%.
+URGENT_SURE = 0.7
 URGENT_ALONE = 0.3
+ALONE_SHARE = 0.15
 CRISIS_SHARE = 0.3
 # ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
 # sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
 CALM_SURE = 0.8
-URGENT_SURE = 0.7
 MAX_SUGGESTIONS = 3
 # The urgency model weighs the hand-written urgent and calm examples (data/) this many
 # times a content phrase: they are written to mark the line between the two.
@@ -145,7 +153,7 @@ class Index:
     _rules: tuple[Rule, ...]
     _human: str | None
     _crisis_by_topic: dict[str, tuple[str, ...]]
-    _crisis_classes: np.ndarray  # answer-model classes whose phrases teach urgency
+    _crisis_classes: np.ndarray  # answer-model classes that are crisis steps
     _step_classes: np.ndarray  # answer-model classes that are steps (all but NOT_OURS)
 
     def __init__(self) -> None:
@@ -199,9 +207,7 @@ class Index:
         self._models = model.trained(key, training)
         by_step = {e.step: e for e in self._entries}
         self._class_entry = tuple(by_step.get(c) for c in self._models.answer.classes)
-        # the crisis steps whose phrases teach urgency (not the numbers step, see above)
-        self._crisis_classes = np.array([e is not None and e.step in crisis_steps
-                                         for e in self._class_entry])
+        self._crisis_classes = np.array([e is not None and e.crisis for e in self._class_entry])
         self._step_classes = np.array([e is not None for e in self._class_entry])
         self._rules = tuple(r for r in examples.rules if r.topics & self.topics)
         self._human = next((e.step for e in self._entries if "human" in e.topics
@@ -245,7 +251,8 @@ class Index:
             urgencies = [float(self._models.urgent.probabilities(f)[1]) for f in found]
         urgency = max(urgencies)
         urgent = (rule is not None and rule.urgent) or any(
-            self._urgent(u, p) for u, p in zip(urgencies, probabilities, strict=True))
+            self._urgent(u, p, whole=n == 0)
+            for n, (u, p) in enumerate(zip(urgencies, probabilities, strict=True)))
         if urgent and self._crisis_by_topic:
             return Match(self._crisis_step(probabilities, rule), max(urgency, 0.5), True, ())
         if rule is not None:  # not urgent, but the topic is decided: its best step
@@ -256,21 +263,25 @@ class Index:
                 return Match(step, 1.0, False, ())
         return self._answer(parts, probabilities)
 
-    def _urgent(self, urgency: float, p: np.ndarray) -> bool:
-        """The models' word on the urgency of one reading (the message, or one sentence):
-        see URGENT_ALONE, CRISIS_SHARE and CALM_SURE. Below URGENT_ALONE the answer model
-        must lean to crisis steps and must not call the message NOT_OURS ("домашка,
-        помогите" is a cry for help with homework)."""
+    def _urgent(self, urgency: float, p: np.ndarray, whole: bool) -> bool:
+        """The models' word on the urgency of one reading: the whole message, or one of its
+        sentences (see URGENT_SURE, URGENT_ALONE, CRISIS_SHARE and CALM_SURE)."""
         if self._models.urgent is None or urgency < self._models.urgent.threshold:
             return False
         top, top_p = self._top(p)
         entry = self._class_entry[top]
         if top_p >= CALM_SURE and entry is not None and not entry.crisis and urgency < URGENT_SURE:
             return False
-        if urgency >= URGENT_ALONE:
+        if urgency >= URGENT_SURE:
             return True
+        if not whole:
+            return False
+        share = float(p[self._crisis_classes].sum())
+        if urgency >= URGENT_ALONE:
+            return share >= ALONE_SHARE
+        # "домашка, помогите" is a cry for help with homework: NOT_OURS is never urgent here
         not_ours = self._class_entry[int(np.argmax(p))] is None
-        return not not_ours and float(p[self._crisis_classes].sum()) >= CRISIS_SHARE
+        return not not_ours and share >= CRISIS_SHARE
 
     def _best_of(self, probabilities: Sequence[np.ndarray], accept: Any) -> str | None:
         best, best_p = None, -1.0
