@@ -138,17 +138,26 @@ def test_plural_forms_follow_cldr(world, lang: str, counts: dict[int, str]) -> N
         assert tr.ngettext("{n} service found", "{n} services found", n).format(n=n) == text
 
 
-def test_dates_are_formatted_per_locale(world) -> None:
+# The other date phrase, when the consultants are back (bot/engine/datetimes.py), is
+# tested in test_language.py.
+@pytest.mark.parametrize(("lang", "updated"), [
+    ("uk", "Оновлено: 1 лютого 2026\u202fр."),  # CLDR: a narrow no-break space
+    ("ru", "Обновлено: 1 февраля 2026\u202fг."),
+    ("en", "Updated: February 1, 2026"),
+])
+def test_an_answer_says_when_it_was_updated_in_her_language(world, lang: str,
+                                                            updated: str) -> None:
+    """The date under an answer reads as a date in her language: a month in the genitive
+    («лютого», «февраля»), not a short or numeric form."""
+    from dataclasses import replace
     from datetime import date
 
-    from babel.dates import format_date
-
-    day = date(2026, 11, 23)
-    shown = {lang: format_date(day, format="medium", locale=world.tr(lang).locale)
-             for lang in ("uk", "ru", "en")}
-    # CLDR puts a narrow no-break space before the year abbreviation.
-    assert shown == {"uk": "23 лист. 2026\u202fр.", "ru": "23 нояб. 2026\u202fг.",
-                     "en": "Nov 23, 2026"}
+    steps = dict(world.flows.steps)
+    steps["main.privacy"] = replace(steps["main.privacy"], reviewed=date(2026, 2, 1))
+    dated = replace(world, flows=replace(world.flows, steps=steps))
+    result = step(dated, State(lang=lang, country="UA"), Button("main.privacy"), NOW)
+    (answer,) = [r for r in result.replies if isinstance(r, Say)]
+    assert answer.footer.split("\n")[0] == updated
 
 
 def _english_strings() -> set[str]:
