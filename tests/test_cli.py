@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from bot.adapters.console import NotSent, Screen, parse_input, run_chat
 from bot.cli import main
 from bot.content.catalogs import update
+from bot.content.world import copy_shipped
 from bot.engine.events import Button, Command, Location, Text
 from bot.engine.replies import Choice
 from tests.conftest import NOW, ROOT
@@ -146,3 +149,61 @@ def test_chat_refuses_a_bad_option_in_one_line() -> None:
     done = _podruga("chat", "--country", "ukraine")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("podruga: ") and done.stderr.count("\n") == 1
+
+
+# -- the staff commands: check, catalogs, graph ------------------------------------------
+
+
+def test_check_on_a_broken_copy_names_file_and_line_and_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy_shipped(tmp_path)
+    flow = tmp_path / "flows" / "pregnancy.yaml"
+    lines = flow.read_text(encoding="utf-8").split("\n")
+    line = next(n for n, text in enumerate(lines, 1) if "go: ost.pregnancy}" in text)
+    lines[line - 1] = lines[line - 1].replace("go: ost.pregnancy}", "go: ost.pregnacy}")
+    flow.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["check", "--data", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    errors = [out for out in captured.out.splitlines() if "ost.pregnacy" in out]
+    assert errors == [f"flows/pregnancy.yaml:{line}: step 'start': button 1: goes to unknown "
+                      "step 'ost.pregnacy'; did you mean 'ost.pregnancy'?"]
+    assert captured.err.startswith("1 error(s), ")
+
+
+def test_catalogs_updates_the_catalog_whose_flow_changed_and_no_other(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("flows", "locales", "bot"):
+        shutil.copytree(ROOT / name, tmp_path / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    domains = ["--domain", "crisis", "--domain", "pregnancy"]
+    assert main(["catalogs", "--data", str(tmp_path), *domains]) == 0  # up to date first
+    flow = tmp_path / "flows" / "pregnancy.yaml"
+    old = "Pregnancy, tests, contraception and your rights as a mother."
+    new = "Pregnancy, tests, birth control and your rights as a mother."
+    flow.write_text(flow.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    catalogs = tmp_path / "locales" / "uk" / "LC_MESSAGES"
+    crisis_before = (catalogs / "crisis.po").read_bytes()
+    capsys.readouterr()
+    assert main(["catalogs", "--data", str(tmp_path), *domains]) == 0
+    report = capsys.readouterr().out
+    assert (catalogs / "crisis.po").read_bytes() == crisis_before
+    with (catalogs / "pregnancy.po").open("rb") as fp:
+        pregnancy = read_po(fp)
+    changed = next(m for m in pregnancy if m.id and new in str(m.id))
+    assert "fuzzy" in changed.flags  # a translator reviews the old translation
+    assert not any(m.id and old in str(m.id) for m in pregnancy)
+    assert any("crisis" in line and line.endswith("(unchanged)") for line in report.splitlines())
+    assert any("pregnancy" in line and not line.endswith("(unchanged)")
+               for line in report.splitlines()), report
+
+
+def test_graph_draws_every_button_of_every_flow(
+        world, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    assert main(["graph"]) == 0
+    first, *edges = capsys.readouterr().out.splitlines()
+    assert first == "flowchart LR"
+    edge = re.compile(r'^  (\w+) -->\|"[^"]*"\| (\w+)$')
+    assert all(edge.match(line) for line in edges), [e for e in edges if not edge.match(e)][:3]
+    sources = {edge.match(line).group(1) for line in edges}  # type: ignore[union-attr]
+    assert {node.split("_")[0] for node in sources} == set(world.flows.flows)
+    assert len(edges) == sum(len(s.buttons) for s in world.flows.steps.values())

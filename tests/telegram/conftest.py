@@ -60,10 +60,6 @@ class Harness:
                 await self._changed.wait()
         await asyncio.wait_for(wait(), SETTLE_SECONDS)
 
-    async def turn(self, push: int) -> None:
-        """Push has been done (its update id is ``push``); wait for the bot's answer."""
-        await self.settle()
-
 
 def make_settings(api: FakeBotApi, **changes: Any) -> Settings:
     values: dict[str, Any] = dict(token=api.token, secret=SECRET, api_url=api.base_url,
