@@ -133,11 +133,11 @@ def test_transcript_through_the_engine(world: World, path: Path,
         assert off_screen, "stale_buttons is set, but every tap is on the screen before it"
     else:
         assert not off_screen, f"taps a button that is not on the screen before it: {off_screen}"
+    assert "start" in case and all("expect" in turn for turn in case["turns"]), \
+        "no expectations yet: write them with pytest --update-golden and read them"
     assert played[0].screen.text == case["start"]["expect"], "the start screen"
     assert str(played[0].state.status) == case["start"]["status"], "the start screen"
-    assert len(played) - 1 == len(case["turns"])
     for want, have in zip(case["turns"], played[1:], strict=True):
-        assert have.send == want["send"]
         assert have.screen.text == want["expect"], f"after {want['send']!r}"
         assert str(have.state.status) == want["status"], f"after {want['send']!r}"
 
