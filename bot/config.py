@@ -39,7 +39,7 @@ class Settings:
     case_key: bytes | None = field(default=None, repr=False)
     webhook_secret: str = field(default="", repr=False)
     consultant_hours: str = ""
-    staff_lang: str = "en"  # the language of what the bot tells staff (hand-over, /reload, /stats)
+    staff_lang: str = "en"  # what the bot tells staff (hand-over, /reload, /stats, check)
     paced: bool = True  # False only for a local Bot API server (benchmarks): no 30/s pacing
 
 
@@ -54,6 +54,16 @@ def api_url(value: str) -> str:
     if "{token}" in url or url.endswith("/bot"):
         return url
     return url + "/bot"
+
+
+def read_staff_lang(env: Mapping[str, str]) -> tuple[str, str]:
+    """``PODRUGA_STAFF_LANG``: the language staff read (notices, /reload, /stats, `podruga
+    check`), and the problem with it ("" when there is none; then the language is "en")."""
+    lang = env.get("PODRUGA_STAFF_LANG", "").strip().lower() or "en"
+    if lang not in STAFF_LANGS:
+        return "en", (f"PODRUGA_STAFF_LANG must be one of {', '.join(STAFF_LANGS)} (the "
+                      f"language of the staff group's notices), not {lang!r}")
+    return lang, ""
 
 
 def webhook_secret(secret: bytes) -> str:
@@ -153,10 +163,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
     if hook and not _WEBHOOK_SECRET.match(hook):
         problems.append("PODRUGA_WEBHOOK_SECRET may hold only letters, digits, _ and -, "
                         "at most 256 of them")
-    staff_lang = env.get("PODRUGA_STAFF_LANG", "").strip().lower() or "en"
-    if staff_lang not in STAFF_LANGS:
-        problems.append(f"PODRUGA_STAFF_LANG must be one of {', '.join(STAFF_LANGS)} (the "
-                        f"language of the staff group's notices), not {staff_lang!r}")
+    staff_lang, problem = read_staff_lang(env)
+    if problem:
+        problems.append(problem)
     pacing = env.get("PODRUGA_PACING", "").strip().lower() or "telegram"
     if pacing not in ("telegram", "off"):
         problems.append(f"PODRUGA_PACING must be 'telegram' (the default) or 'off', not {pacing!r}")

@@ -12,10 +12,10 @@ from bot.engine.state import LANGS
 
 DESCRIPTION = (
     "Extract every string the bot shows (flows/*.yaml and the code) and update "
-    "locales/{uk,ru,en}/LC_MESSAGES/*.po: one domain per flow file, plus 'bot' for "
-    "the code. New uk and ru entries are left empty and changed ones marked fuzzy "
-    "for translators; en entries get the English text. The same job as 'pybabel "
-    "extract' + 'pybabel update' once per domain.")
+    "locales/{uk,ru,en}/LC_MESSAGES/*.po: one domain per flow file, 'bot' for the "
+    "code, and 'check' for what 'podruga check' tells staff. New uk and ru entries are "
+    "left empty and changed ones marked fuzzy for translators; en entries get the "
+    "English text. The same job as 'pybabel extract' + 'pybabel update' once per domain.")
 
 
 def command(argv: Sequence[str]) -> int:
@@ -25,7 +25,8 @@ def command(argv: Sequence[str]) -> int:
     parser.add_argument("--lang", action="append", choices=LANGS,
                         help="only this language (repeatable)")
     parser.add_argument("--domain", action="append", default=[],
-                        help="only this domain: a flow file's name, or 'bot' (repeatable)")
+                        help="only this domain: a flow file's name, 'bot' or 'check' "
+                        "(repeatable)")
     args = parser.parse_args(argv)
     root = data_root(args.data)
     for line in update(root, args.lang or LANGS, args.domain):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
 
 from bot.cli.options import add_data_option, content_root, why
-from bot.errors import OptionError
+from bot.config import STAFF_LANGS, read_staff_lang
+from bot.errors import C_, CN_, OptionError
 
 
 def command(argv: Sequence[str]) -> int:
@@ -18,22 +20,37 @@ def command(argv: Sequence[str]) -> int:
     add_data_option(parser)
     parser.add_argument("--strict", action="store_true",
                         help="also fail on warnings (stale reviews, unverified entries)")
+    parser.add_argument("--lang", choices=STAFF_LANGS, type=str.lower,
+                        help="the language of the messages: en, uk or ru (default: "
+                             "$PODRUGA_STAFF_LANG, else en)")
     args = parser.parse_args(argv)
-    from bot.content.world import check_all
+    from bot.content.world import check_all, staff_language
 
     if args.dir and args.data:
         raise OptionError("give the content folder once: as DIR or as --data")
+    lang = args.lang
+    if lang is None:
+        lang, problem = read_staff_lang(os.environ)
+        if problem:
+            raise OptionError(problem)
     root = content_root(args.dir or args.data)
-    print(f"content: {root} ({why(args.dir or args.data)})")
+    staff = staff_language(lang, root)
+    print(C_("content: {folder} ({why})", folder=root, why=why(args.dir or args.data))
+          .render(staff))
     world, errors, issues = check_all(root, date.today())
     for error in errors:
-        print(error)
+        print(error.render(staff))
     for issue in issues:
-        print(f"{issue} (warning)")
+        print(C_("{problem} (warning)", problem=issue.render(staff)).render(staff))
+    found_errors = CN_("{n} error", "{n} errors", len(errors))
+    found_warnings = CN_("{n} warning", "{n} warnings", len(issues))
     if errors or (args.strict and issues):
-        print(f"{len(errors)} error(s), {len(issues)} warning(s)", file=sys.stderr)
+        print(C_("{errors}, {warnings}", errors=found_errors, warnings=found_warnings)
+              .render(staff), file=sys.stderr)
         return 1
     assert world is not None
-    print(f"ok: {len(world.flows.steps)} steps in {len(world.flows.flows)} flows, "
-          f"{len(issues)} warning(s)")
+    steps = CN_("{n} step", "{n} steps", len(world.flows.steps))
+    flows = CN_("in {n} flow", "in {n} flows", len(world.flows.flows))
+    print(C_("ok: {steps} {flows}, {warnings}", steps=steps, flows=flows,
+             warnings=found_warnings).render(staff))
     return 0

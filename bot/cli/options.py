@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.content.world import DATA_ENV, World, data_root, data_source, load_world
+from bot.errors import C_, StaffText
 
 DATA_HELP = (f"content folder with flows/, locales/, directory/ (default: ${DATA_ENV}, "
              "else the content shipped with the program)")
@@ -22,11 +23,14 @@ def content_root(value: str | None) -> Path:
     return data_root(value)
 
 
-def why(option: str | None) -> str:
+def why(option: str | None) -> StaffText:
     """Why this content folder is read, in words for the person at the terminal."""
     source = data_source(option)[1]
-    return {"--data": "from --data", DATA_ENV: f"from {DATA_ENV}"}.get(
-        source, "shipped with the program")
+    if source == "--data":
+        return C_("from --data")
+    if source == DATA_ENV:
+        return C_("from {setting}", setting=DATA_ENV)
+    return C_("shipped with the program")
 
 
 def world_or_exit(root: Path) -> World:

@@ -1,10 +1,12 @@
 """Extract every shipped string and update the PO files (``podruga catalogs``).
 
 The same job as ``pybabel extract`` + ``pybabel update`` run once per domain
-(README shows that loop), in one command: one domain per flow file plus
-``bot`` for the code. English is the source language, so ``en`` entries that
-are still empty get the English text itself; ``uk`` and ``ru`` entries are
-left for translators (new ones empty, changed ones marked fuzzy by Babel).
+(README shows that loop), in one command: one domain per flow file, ``bot``
+for what the code shows women, and ``check`` for what ``podruga check`` and
+``/reload`` tell staff (``C_``/``CN_`` in the code). English is the source
+language, so ``en`` entries that are still empty get the English text itself;
+``uk`` and ``ru`` entries are left for translators (new ones empty, changed
+ones marked fuzzy by Babel).
 A catalog whose entries did not change is left as it is (its
 ``POT-Creation-Date`` too), so a run on an up-to-date checkout changes nothing.
 """
@@ -36,12 +38,13 @@ def templates(root: Path) -> dict[str, Catalog]:
             template.add(msgid, locations=[(rel, line)], auto_comments=[comment], context=context)
         if len(template):
             found[path.stem] = template
-    code = Catalog(domain=i18n.CODE_DOMAIN, project="podruga", header_comment=f"# {HEADER}")
+    code = {domain: Catalog(domain=domain, project="podruga", header_comment=f"# {HEADER}")
+            for domain in (i18n.CODE_DOMAIN, i18n.CHECK_DOMAIN)}
     for want in i18n.wanted_from_code(root / "bot", root):
         message: str | tuple[str, str] = (want.msgid, want.plural) if want.plural else want.msgid
         # Babel's Catalog merges the locations of a string that is already there.
-        code.add(message, locations=[(want.path, want.line)], context=want.context)
-    found[i18n.CODE_DOMAIN] = code
+        code[want.domain].add(message, locations=[(want.path, want.line)], context=want.context)
+    found.update(code)
     return found
 
 
@@ -79,7 +82,8 @@ def update(root: Path, langs: Sequence[str] = LANGS,
                 catalog.creation_date = template.creation_date
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(_po_bytes(catalog))
-            untranslated = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
+            untranslated = sum(1 for m in catalog if m.id and (m.fuzzy or not all(
+                m.string if isinstance(m.string, tuple) else (m.string,))))
             report.append(f"{path.relative_to(root)}: {len(catalog)} strings, "
                           f"{untranslated} to translate{'' if new != old else ' (unchanged)'}")
     return report

@@ -7,6 +7,11 @@ domain per flow file (``ost`` for ``flows/ost.yaml``), so translators can work
 topic by topic. At load every domain of a language is merged and compiled in
 memory (no ``.mo`` files are committed).
 
+The ``check`` domain holds what ``podruga check`` and ``/reload`` tell staff
+(the ``C_``/``CN_`` texts of ``DataError`` and ``Issue``). It is not merged into
+what women read: ``staff_language()`` compiles it on its own, so a broken flow
+or catalog can still be reported in the staff's language.
+
 A missing, empty or fuzzy translation of anything shipped is an error, and so
 is a ``{placeholder}`` that differs between msgid and msgstr.
 """
@@ -32,8 +37,10 @@ from bot.engine.translator import Translator
 from bot.errors import DataError, shown_path
 
 CODE_DOMAIN = "bot"
+CHECK_DOMAIN = "check"
 LANG_NAMES = {"uk": "Ukrainian", "ru": "Russian", "en": "English"}
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
+CHECK_KEYWORDS = {"C_": None, "CN_": (1, 2)}  # bot.errors: staff messages, the check domain
 _PLACEHOLDER = re.compile(r"\{[a-z_0-9]*\}")
 
 
@@ -102,7 +109,7 @@ def load(
                 key = (message.context, msgid)
                 line = (message.lineno or 0) + 1
                 entries[lang][key] = Entry(name, line, tuple(strings), message.fuzzy)
-                if not message.fuzzy and all(strings):
+                if not message.fuzzy and all(strings) and path.stem != CHECK_DOMAIN:
                     merged[message.id] = message
         buffer = io.BytesIO()
         write_mo(buffer, merged, use_fuzzy=False)
@@ -122,16 +129,44 @@ def wanted_from_flows(flows_dir: Path, root: Path) -> Iterator[Wanted]:
 
 
 def wanted_from_code(code_dir: Path, root: Path) -> Iterator[Wanted]:
-    """Every string the code marks for translation (``gettext``, ``pgettext``, ``N_`` ...)."""
+    """Every string the code marks for translation: ``gettext``, ``pgettext``, ``N_`` ...
+    in the ``bot`` domain, and the staff messages ``C_``, ``CN_`` in the ``check`` domain."""
     method_map = [("**.py", "python")]
-    for filename, line, message, _comments, context in extract_from_dir(
-        str(code_dir), method_map, keywords=KEYWORDS
-    ):
-        msgid, plural = (message[0], message[1]) if isinstance(message, tuple) else (message, None)
-        if not msgid:
+    for domain, keywords in ((CODE_DOMAIN, KEYWORDS), (CHECK_DOMAIN, CHECK_KEYWORDS)):
+        for filename, line, message, _comments, context in extract_from_dir(
+            str(code_dir), method_map, keywords=keywords
+        ):
+            msgid, plural = (message[0], message[1]) if isinstance(message, tuple) else (
+                message, None)
+            if not msgid:
+                continue
+            path = shown_path(code_dir / filename, root)
+            yield Wanted(domain, context, msgid, plural, path, line)
+
+
+def staff_language(lang: str, *locales_dirs: Path) -> Translator:
+    """The ``check`` catalog of ``lang`` from the first of ``locales_dirs`` that reads
+    cleanly (staff's data folder, then the shipped one); English when none does.
+
+    Never raises: a broken ``check.po`` is itself reported, in English, by the check.
+    """
+    for locales_dir in locales_dirs:
+        path = locales_dir / lang / "LC_MESSAGES" / f"{CHECK_DOMAIN}.po"
+        try:
+            with path.open("rb") as fp:
+                found = read_po(fp, locale=lang, domain=CHECK_DOMAIN, abort_invalid=True)
+        except (OSError, PoFileError, UnicodeDecodeError, ValueError):
             continue
-        path = shown_path(code_dir / filename, root)
-        yield Wanted(CODE_DOMAIN, context, msgid, plural, path, line)
+        catalog = Catalog(locale=lang, domain=CHECK_DOMAIN)
+        for message in found:
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if message.id and not message.fuzzy and all(strings):
+                catalog[message.id] = message
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog, use_fuzzy=False)
+        buffer.seek(0)
+        return Translator(lang, Locale.parse(lang), _gettext.GNUTranslations(buffer))
+    return Translator.identity(lang)
 
 
 def check(

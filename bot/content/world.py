@@ -161,6 +161,12 @@ def _plain(label: str) -> str:
     return " ".join("".join(c if c.isalnum() or c in "'’ʼ" else " " for c in label).split())
 
 
+def staff_language(lang: str, root: Path) -> Translator:
+    """What ``podruga check`` and ``/reload`` tell staff, in ``lang``: the ``check``
+    catalog of the data folder, else the shipped one, else English."""
+    return i18n.staff_language(lang, root / "locales", shipped_root() / "locales")
+
+
 def check_all(root: Path, today: date) -> tuple[World | None, list[DataError], list[Issue]]:
     """Load everything and check the translations of every shipped string."""
     world, errors, issues = load_world(root, today)

@@ -23,18 +23,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.adapters.telegram import handlers, logsafe, peers
-from bot.adapters.telegram.handlers import RUNTIME, STAFF_COMMANDS, Runtime
-from bot.adapters.telegram.intake import PodrugaApplication, PodrugaBot
-from bot.adapters.telegram.render import Blocked, GaveUp, call
-from bot.adapters.telegram.transport import READ_TIMEOUT, AiohttpRequest
-from bot.config import Settings
-from bot.content.world import WorldHolder
-from bot.engine.events import COMMANDS
-from bot.engine.state import LANGS
-from bot.engine.translator import Translator
-from bot.errors import StoreError
-from bot.store import Keyring, open_store
 from telegram import BotCommand
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter
@@ -51,6 +39,19 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from bot.adapters.telegram import handlers, logsafe, peers
+from bot.adapters.telegram.handlers import RUNTIME, STAFF_COMMANDS, Runtime
+from bot.adapters.telegram.intake import PodrugaApplication, PodrugaBot
+from bot.adapters.telegram.render import Blocked, GaveUp, call
+from bot.adapters.telegram.transport import READ_TIMEOUT, AiohttpRequest
+from bot.config import Settings
+from bot.content.world import WorldHolder
+from bot.engine.events import COMMANDS
+from bot.engine.state import LANGS
+from bot.engine.translator import Translator
+from bot.errors import StoreError
+from bot.store import Keyring, open_store
 
 log = logging.getLogger("podruga.telegram")
 

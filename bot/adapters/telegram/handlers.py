@@ -31,19 +31,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from telegram import ChatMember, Message, Update, User
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
 from bot.adapters.telegram.logsafe import where
 from bot.adapters.telegram.render import Blocked, GaveUp, Renderer, call
 from bot.config import Settings
-from bot.content.world import WorldHolder
+from bot.content.world import WorldHolder, staff_language
 from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.replies import ForgetMe, HandOver
 from bot.engine.state import LANGS, State, Status
 from bot.errors import StoreError
 from bot.store import Keyring, SessionKey, Store, Tally
-from telegram import ChatMember, Message, Update, User
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 log = logging.getLogger("podruga.telegram")
 
@@ -327,10 +328,12 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         errors, issues = await asyncio.to_thread(rt.holder.reload)
         log.info("staff_reload errors=%d warnings=%d", len(errors), len(issues))
         tr = rt.holder.world.tr(rt.settings.staff_lang)  # after the reload: its catalogs
+        # The problems in the staff's language, even when the catalogs are what is broken.
+        staff = staff_language(rt.settings.staff_lang, rt.holder.world.root)
         if errors:
             lines = [tr.pgettext("staff", "Reload refused; still serving the last good "
                                  "content. Problems:")]
-            lines += [str(e) for e in errors[:40]]
+            lines += [e.render(staff) for e in errors[:40]]
         else:
             from bot.adapters.telegram.peers import announce_reload
 
@@ -339,8 +342,8 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                   "Reloaded: {steps} steps, {n} warnings.", len(issues)).format(
                 steps=len(rt.holder.world.flows.steps), n=len(issues))
                 + (" " + tr.pgettext("staff", "Other instances reload too.") if told else "")]
-            lines += [tr.pgettext("staff", "{problem} (warning)").format(problem=i)
-                      for i in issues[:20]]
+            lines += [tr.pgettext("staff", "{problem} (warning)").format(
+                problem=i.render(staff)) for i in issues[:20]]
         text = "\n".join(lines)
     else:
         tr = rt.holder.world.tr(rt.settings.staff_lang)

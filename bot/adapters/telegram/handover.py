@@ -44,6 +44,10 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
 from bot.adapters.telegram.render import Blocked, GaveUp, call, html_chunks
 from bot.engine.datetimes import back_at
 from bot.engine.replies import DeleteConversation, ForgetMe, HandOver, Reply
@@ -52,9 +56,6 @@ from bot.engine.translator import Translator
 from bot.errors import OptionError
 from bot.limits import DELETE_BATCH, MAX_MESSAGE_CHARS
 from bot.store import CaseCipher, SessionKey, Store
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 log = logging.getLogger("podruga.handover")
 

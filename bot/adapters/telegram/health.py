@@ -15,10 +15,10 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from telegram.ext import Application
 
 from bot.adapters.telegram.handlers import RUNTIME, Runtime
 from bot.errors import StoreError
-from telegram.ext import Application
 
 log = logging.getLogger("podruga.telegram")
 

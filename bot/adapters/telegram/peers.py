@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.errors import StoreError
-from bot.store.cluster import Cluster, LocalBudget, scope_key
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.errors import StoreError
+from bot.store.cluster import Cluster, LocalBudget, scope_key
 
 log = logging.getLogger("podruga.telegram")
 

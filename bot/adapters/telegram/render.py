@@ -36,6 +36,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
 from bot.engine.replies import (
     AskLocation,
     Choice,
@@ -49,16 +60,6 @@ from bot.engine.replies import (
 from bot.errors import StoreError
 from bot.limits import DELETE_BATCH, MAX_MESSAGE_CHARS
 from bot.store import SessionKey, Store
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 log = logging.getLogger("podruga.telegram")
 

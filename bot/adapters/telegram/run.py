@@ -29,14 +29,15 @@ from collections.abc import Sequence
 from datetime import date
 from urllib.parse import urlsplit
 
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+
 from bot.adapters.telegram import logsafe
 from bot.adapters.telegram.handlers import RUNTIME, Runtime
 from bot.config import TELEGRAM_API, load_settings
 from bot.content.world import WorldHolder, check_all, data_root
 from bot.errors import OptionError, StoreError
 from bot.store import StoreUnavailable
-from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 log = logging.getLogger("podruga.telegram")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import aiohttp
-
 from telegram._utils.defaultvalue import DefaultValue  # the types PTB's own transport uses
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut

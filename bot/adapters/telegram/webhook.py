@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
+from telegram.ext import Application
 
 from bot.adapters.telegram.intake import parse_update
-from telegram.ext import Application
 
 log = logging.getLogger("podruga.telegram")
 
