@@ -43,7 +43,8 @@ class PodrugaError(Exception):
 class StaffLanguage(Protocol):
     """What rendering a ``StaffText`` needs: a language and its gettext calls (a Translator)."""
 
-    lang: str
+    @property
+    def lang(self) -> str: ...
 
     def gettext(self, message: str) -> str: ...
 

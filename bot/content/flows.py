@@ -36,7 +36,7 @@ from typing import Any
 from bot.content import yamlsrc
 from bot.content.yamlsrc import Node, NodeList
 from bot.engine.state import LANGS
-from bot.errors import DataError, Issue, shown_path
+from bot.errors import C_, CN_, DataError, Issue, StaffText, shown_path
 from bot.limits import (
     ANSWER_CHARS_TARGET,
     MAX_BUTTON_LABEL_CHARS,
@@ -65,7 +65,8 @@ COUNTRIES = ("UA", "RU", "BY", "MD", "KZ", "KG", "TJ", "UZ", "TM", "GE", "AM", "
 DECIDED_COUNTRIES = ("RU",)
 # Services that do not exist in a country: a button searching for them must be hidden there.
 ABSENT_NEEDS = {"RU": frozenset({"ost"})}
-COUNTRY_NAMES = {"RU": "Russia"}
+# How messages to staff name a decided country: in it, and for it.
+COUNTRY_PHRASES = {"RU": (C_("in Russia"), C_("for Russia"))}
 
 
 FLOW_KEYS = ("flow", "title", "steps", "sources")
@@ -251,9 +252,18 @@ def _hidden_payloads(steps: Mapping[str, StepDef]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _hint(value: str, choices: Iterable[str]) -> str:
+def _hint(value: str, choices: Iterable[str]) -> StaffText | str:
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return C_("; did you mean '{name}'?", name=close[0]) if close else ""
+
+
+def _step_where(step_id: str) -> StaffText:
+    """How messages name a step: by its name inside its file."""
+    return C_("step '{step}'", step=step_id.split(".", 1)[1])
+
+
+def _button_where(where: StaffText, index: int) -> StaffText:
+    return C_("{where}: button {number}", where=where, number=index + 1)
 
 
 class _FileReader:
@@ -265,94 +275,91 @@ class _FileReader:
         self.errors: list[DataError] = []
         self.issues: list[Issue] = []
 
-    def error(self, line: int, message: str, where: str = "") -> None:
+    def error(self, line: int, message: StaffText, where: StaffText | str = "") -> None:
         self.errors.append(DataError(self.name, line, message, where))
 
-    def unknown_keys(self, node: Node, allowed: tuple[str, ...], where: str) -> None:
+    def unknown_keys(self, node: Node, allowed: tuple[str, ...], where: StaffText | str) -> None:
         for key in node:
             if key not in allowed:
-                self.error(
-                    node.line_of(key),
-                    f"unknown field {key!r}{_hint(key, allowed)}",
-                    where,
-                )
+                self.error(node.line_of(key),
+                           C_("unknown field '{key}'{hint}", key=key, hint=_hint(key, allowed)),
+                           where)
 
-    def text(self, node: Node, key: str, where: str) -> str | None:
+    def text(self, node: Node, key: str, where: StaffText) -> str | None:
         value = node.get(key)
         if not isinstance(value, str) or not value.strip():
-            self.error(node.line_of(key), f"{key!r} must be some text", where)
+            self.error(node.line_of(key), C_("'{key}' must be some text", key=key), where)
             return None
         return value.strip()
 
-    def string_list(self, node: Node, key: str, where: str) -> tuple[str, ...]:
+    def string_list(self, node: Node, key: str, where: StaffText) -> tuple[str, ...]:
         value = node.get(key)
         if value is None:
             return ()
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            self.error(node.line_of(key), f"{key!r} must be a list of words or phrases", where)
+            self.error(node.line_of(key),
+                       C_("'{key}' must be a list of words or phrases", key=key), where)
             return ()
         return tuple(v.strip() for v in value)
 
     def flow(self, data: Any) -> tuple[FlowDef | None, list[StepDef], dict[str, Source]]:
         if not isinstance(data, Node):
-            self.error(1, "a flow file must start with 'flow:', 'title:' and 'steps:'")
+            self.error(1, C_("a flow file must start with 'flow:', 'title:' and 'steps:'"))
             return None, [], {}
         self.unknown_keys(data, FLOW_KEYS, "")
         name = data.get("flow")
         if not isinstance(name, str) or not _NAME.match(name):
-            self.error(
-                data.line_of("flow"),
-                "'flow' must be a short name in lowercase latin letters, like 'ost'",
-            )
+            self.error(data.line_of("flow"),
+                       C_("'flow' must be a short name in lowercase latin letters, like 'ost'"))
             return None, [], {}
-        title = self.text(data, "title", f"flow {name!r}") or name
-        sources = self.sources(data.get("sources"), f"flow {name!r}") if "sources" in data else {}
+        fwhere = C_("flow '{flow}'", flow=name)
+        title = self.text(data, "title", fwhere) or name
+        sources = self.sources(data.get("sources"), fwhere) if "sources" in data else {}
         steps_node = data.get("steps")
         if not isinstance(steps_node, Node) or not steps_node:
-            self.error(data.line_of("steps"), "'steps' must list at least one step",
-                       f"flow {name!r}")
+            self.error(data.line_of("steps"), C_("'steps' must list at least one step"), fwhere)
             return FlowDef(name, title, self.name, data.line), [], sources
         steps = []
         for step_name, body in steps_node.items():
             line = steps_node.line_of(step_name)
             if not _NAME.match(step_name):
-                self.error(line, "a step name must be lowercase latin letters, digits and '_'",
-                           f"step {step_name!r}")
+                self.error(line, C_("a step name must be lowercase latin letters, digits and '_'"),
+                           C_("step '{step}'", step=step_name))
                 continue
             step = self.step(f"{name}.{step_name}", body, line)
             if step:
                 steps.append(step)
         return FlowDef(name, title, self.name, data.line), steps, sources
 
-    def sources(self, node: Any, where: str) -> dict[str, Source]:
+    def sources(self, node: Any, where: StaffText | str) -> dict[str, Source]:
         if not isinstance(node, Node):
-            self.error(getattr(node, "line", 1), "sources must map a short key to a title", where)
+            self.error(getattr(node, "line", 1), C_("sources must map a short key to a title"),
+                       where)
             return {}
         found = {}
         for key, value in node.items():
-            swhere = f"source {key!r}"
+            swhere = C_("source '{key}'", key=key)
             if not isinstance(value, Node) or not isinstance(value.get("title"), str):
-                self.error(node.line_of(key), "a source needs 'name:' (the short name shown "
-                           "under answers) and 'title:' (the full title, for staff)", swhere)
+                self.error(node.line_of(key), C_("a source needs 'name:' (the short name shown "
+                           "under answers) and 'title:' (the full title, for staff)"), swhere)
                 continue
             self.unknown_keys(value, SOURCE_KEYS, swhere)
             name = value.get("name")
             if not isinstance(name, str) or not name.strip():
-                self.error(node.line_of(key), "a source needs 'name:': a short name she can look "
-                           "up, "
-                           "like 'WHO, OST guidelines, 2009'; it is shown under answers and "
-                           "translated in the catalogs", swhere)
+                self.error(node.line_of(key), C_("a source needs 'name:': a short name she can "
+                           "look up, like 'WHO, OST guidelines, 2009'; it is shown under answers "
+                           "and translated in the catalogs"), swhere)
                 continue
             found[key] = Source(key, value["title"], str(value.get("url", "")), name.strip(),
                                 self.name, node.line_of(key))
         return found
 
     def step(self, step_id: str, body: Any, line: int) -> StepDef | None:
-        where = f"step {step_id.split('.', 1)[1]!r}"
+        where = _step_where(step_id)
         if not isinstance(body, Node):
-            self.error(line, "a step must have at least 'say:'", where)
+            self.error(line, C_("a step must have at least 'say:'"), where)
             return None
         self.unknown_keys(body, STEP_KEYS, where)
         say = self.say(body, where, line)
@@ -363,44 +370,52 @@ class _FileReader:
         reviewed = body.get("reviewed")
         if "reviewed" in body and not isinstance(reviewed, date):
             self.error(body.line_of("reviewed"),
-                       f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", where)
+                       C_("'reviewed' must be a date like 2026-11-01, not {value}",
+                          value=repr(reviewed)), where)
             reviewed = None
         if topics and not is_conversation(topics):
             if not sources:
-                self.error(body.line, "an answer needs 'sources': where its facts come from", where)
+                self.error(body.line, C_("an answer needs 'sources': where its facts come from"),
+                           where)
             if reviewed is None and "reviewed" not in body:
-                self.error(body.line, "an answer needs 'reviewed': the date it was last checked",
-                           where)
+                self.error(body.line,
+                           C_("an answer needs 'reviewed': the date it was last checked"), where)
             if isinstance(reviewed, date) and self.today - reviewed > timedelta(REVIEW_STALE_DAYS):
-                self.issues.append(Issue(self.name, body.line_of("reviewed"),
-                    f"{where}: reviewed on {reviewed}, over a year ago: please check it again"))
+                self.issues.append(Issue(self.name, body.line_of("reviewed"), C_(
+                    "{where}: reviewed on {date}, over a year ago: please check it again",
+                    where=where, date=reviewed)))
             if isinstance(reviewed, date) and reviewed > self.today:
-                self.error(body.line_of("reviewed"), f"'reviewed' is in the future ({reviewed})",
-                           where)
+                self.error(body.line_of("reviewed"),
+                           C_("'reviewed' is in the future ({date})", date=reviewed), where)
         sets = body.get("set")
         if sets is None:
             sets = {}
         elif not isinstance(sets, Node):
-            self.error(body.line_of("set"), "'set' must be like {pregnant: true}", where)
+            self.error(body.line_of("set"), C_("'set' must be like {example}",
+                                                example="{pregnant: true}"), where)
             sets = {}
         else:
             self.unknown_keys(sets, SET_KEYS, where)
             for key, value in sets.items():
                 if not isinstance(value, bool):
-                    self.error(sets.line_of(key), f"{key!r} must be true or false", where)
+                    self.error(sets.line_of(key), C_("'{key}' must be true or false", key=key),
+                               where)
         for flag in ("crisis", "keep"):
             if flag in body and not isinstance(body[flag], bool):
-                self.error(body.line_of(flag), f"{flag!r} must be true or false", where)
+                self.error(body.line_of(flag), C_("'{key}' must be true or false", key=flag),
+                           where)
         note = body.get("note", "")
         hide = self.hide(body, step_id, where)
         same_in = frozenset(self.countries(body, "same_in", where))
         for country in sorted(same_in & set(hide)):
-            self.error(body.line_of("same_in"), f"the step is hidden in {country}, so it "
-                       f"cannot also say its text holds there: drop {country} from one", where)
+            self.error(body.line_of("same_in"), C_(
+                "the step is hidden in {country}, so it cannot also say its text holds there: "
+                "drop {country} from one", country=country), where)
         verify = self.string_list(body, "verify", where)
         for item in verify:
             self.issues.append(Issue(self.name, body.line_of("verify"),
-                                     f"{where}: staff must verify: {item}"))
+                                     C_("{where}: staff must verify: {item}", where=where,
+                                        item=item)))
         return StepDef(
             id=step_id, path=self.name, line=line, say=say, buttons=buttons, topics=topics,
             ask=ask, sources=sources, reviewed=reviewed if isinstance(reviewed, date) else None,
@@ -409,25 +424,26 @@ class _FileReader:
             verify=verify,
         )
 
-    def countries(self, node: Node, key: str, where: str) -> list[str]:
+    def countries(self, node: Node, key: str, where: StaffText) -> list[str]:
         """A list of country codes (or one code); unknown codes are errors."""
         if key not in node:
             return []
         raw = node[key]
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not items:
-            self.error(node.line_of(key), f"{key!r} must list countries, like [RU]", where)
+            self.error(node.line_of(key), C_("'{key}' must list countries, like [RU]", key=key),
+                       where)
             return []
         found = []
         for item in items:
             if item not in COUNTRIES:
-                self.error(node.line_of(key),
-                           f"unknown country {item!r}{_hint(str(item), COUNTRIES)}", where)
+                self.error(node.line_of(key), C_("unknown country '{country}'{hint}",
+                           country=item, hint=_hint(str(item), COUNTRIES)), where)
             else:
                 found.append(str(item))
         return found
 
-    def hide(self, node: Node, step_id: str, where: str) -> dict[str, str]:
+    def hide(self, node: Node, step_id: str, where: StaffText) -> dict[str, str]:
         """``hide: [RU]`` or ``hide: {RU: step}``: country -> the step shown instead ("")."""
         if "hide" not in node:
             return {}
@@ -438,33 +454,34 @@ class _FileReader:
         found = {}
         for country, instead in value.items():
             if country not in COUNTRIES:
-                self.error(value.line_of(country),
-                           f"unknown country {country!r}{_hint(str(country), COUNTRIES)}", where)
+                self.error(value.line_of(country), C_("unknown country '{country}'{hint}",
+                           country=country, hint=_hint(str(country), COUNTRIES)), where)
                 continue
             if not isinstance(instead, str) or not instead.strip():
-                self.error(value.line_of(country), "'hide' must be like [RU], or name the step "
-                           "shown instead, like {RU: russia}", where)
+                self.error(value.line_of(country), C_("'hide' must be like [RU], or name the "
+                           "step shown instead, like {example}", example="{RU: russia}"), where)
                 continue
             instead = instead.strip()
             found[country] = instead if "." in instead else f"{flow}.{instead}"
         return found
 
-    def say(self, body: Node, where: str, step_line: int) -> tuple[Variant, ...]:
+    def say(self, body: Node, where: StaffText, step_line: int) -> tuple[Variant, ...]:
         value = body.get("say")
         if value is None:
-            self.error(step_line, "the step has nothing to say: add 'say:'", where)
+            self.error(step_line, C_("the step has nothing to say: add 'say:'"), where)
             return (Variant("", body.line),)
         if isinstance(value, str):
             return (self.variant_text(value, body.line_of("say"), where),)
         if not isinstance(value, NodeList) or not value:
-            self.error(body.line_of("say"), "'say' must be text or a list of variants", where)
+            self.error(body.line_of("say"), C_("'say' must be text or a list of variants"), where)
             return (Variant("", body.line),)
         variants = []
         for index, item in enumerate(value):
             line = value.line_of(index)
-            vwhere = f"{where}: say[{index + 1}]"
+            vwhere = C_("{where}: say[{number}]", where=where, number=index + 1)
             if not isinstance(item, Node):
-                self.error(line, "each variant needs 'text:' (and 'when:' except the last)", vwhere)
+                self.error(line, C_("each variant needs 'text:' (and 'when:' except the last)"),
+                           vwhere)
                 continue
             self.unknown_keys(item, VARIANT_KEYS, vwhere)
             text = self.text(item, "text", vwhere) or ""
@@ -477,26 +494,31 @@ class _FileReader:
             variants.append(variant)
         if variants and not variants[-1].is_fallback:
             self.error(value.line_of(len(value) - 1),
-                       "the last variant must have no 'when': it is the general fallback", where)
+                       C_("the last variant must have no 'when': it is the general fallback"),
+                       where)
         for variant in variants[:-1]:
             if variant.is_fallback:
-                self.error(variant.line, "only the last variant may have no 'when'", where)
+                self.error(variant.line, C_("only the last variant may have no 'when'"), where)
         return tuple(variants) or (Variant("", body.line),)
 
-    def variant_text(self, text: str, line: int, where: str) -> Variant:
+    def variant_text(self, text: str, line: int, where: StaffText) -> Variant:
         text = text.strip()
         if len(text) > MAX_MESSAGE_CHARS:
-            self.error(line, f"the text is {len(text)} characters; Telegram allows "
-                       f"{MAX_MESSAGE_CHARS}", where)
+            self.error(line, CN_("the text is {n} character; Telegram allows {limit}",
+                                 "the text is {n} characters; Telegram allows {limit}",
+                                 len(text), limit=MAX_MESSAGE_CHARS), where)
         elif len(text) > ANSWER_CHARS_TARGET:
-            self.issues.append(Issue(self.name, line,
-                f"{where}: the text is {len(text)} characters; keep answers under "
-                f"{ANSWER_CHARS_TARGET} for small screens"))
+            self.issues.append(Issue(self.name, line, CN_(
+                "{where}: the text is {n} character; keep answers under {limit} for small "
+                "screens",
+                "{where}: the text is {n} characters; keep answers under {limit} for small "
+                "screens", len(text), where=where, limit=ANSWER_CHARS_TARGET)))
         return Variant(text, line)
 
-    def when(self, when: Any, variant: Variant, line: int, where: str) -> Variant:
+    def when(self, when: Any, variant: Variant, line: int, where: StaffText) -> Variant:
         if not isinstance(when, Node) or not when:
-            self.error(line, "'when' must be like {country: RU} or {pregnant: true}", where)
+            self.error(line, C_("'when' must be like {example} or {other}",
+                                example="{country: RU}", other="{pregnant: true}"), where)
             return variant
         self.unknown_keys(when, WHEN_KEYS, where)
         countries: frozenset[str] = frozenset()
@@ -509,65 +531,68 @@ class _FileReader:
                 items = []
             for item in items:
                 if item not in COUNTRIES:
-                    self.error(when.line_of("country"),
-                               f"unknown country {item!r}{_hint(str(item), COUNTRIES)}", where)
+                    self.error(when.line_of("country"), C_("unknown country '{country}'{hint}",
+                               country=item, hint=_hint(str(item), COUNTRIES)), where)
             countries = frozenset(str(i) for i in items)
         if "lang" in when:
             raw = when["lang"]
             items = [raw] if isinstance(raw, str) else raw
             for item in items or []:
                 if item not in LANGS:
-                    self.error(when.line_of("lang"), f"unknown language {item!r}; use uk, ru or en",
-                               where)
+                    self.error(when.line_of("lang"),
+                               C_("unknown language '{lang}'; use uk, ru or en", lang=item), where)
             langs = frozenset(str(i) for i in items or [])
         if "pregnant" in when:
             if not isinstance(when["pregnant"], bool):
-                self.error(when.line_of("pregnant"), "'pregnant' must be true or false", where)
+                self.error(when.line_of("pregnant"), C_("'{key}' must be true or false",
+                                                        key="pregnant"), where)
             else:
                 pregnant = when["pregnant"]
         return replace(variant, countries=countries, langs=langs, pregnant=pregnant)
 
-    def buttons(self, body: Node, step_id: str, where: str) -> tuple[ButtonDef, ...]:
+    def buttons(self, body: Node, step_id: str, where: StaffText) -> tuple[ButtonDef, ...]:
         value = body.get("buttons")
         if value is None:
             return ()
         if not isinstance(value, NodeList):
-            self.error(body.line_of("buttons"), "'buttons' must be a list", where)
+            self.error(body.line_of("buttons"), C_("'buttons' must be a list"), where)
             return ()
         flow = step_id.split(".", 1)[0]
         found = []
         for index, item in enumerate(value):
             line = value.line_of(index)
-            bwhere = f"{where}: button {index + 1}"
+            bwhere = _button_where(where, index)
             if not isinstance(item, Node):
-                self.error(line, "a button needs 'label:' and 'go:'", bwhere)
+                self.error(line, C_("a button needs 'label:' and 'go:'"), bwhere)
                 continue
             self.unknown_keys(item, BUTTON_KEYS, bwhere)
             label = self.text(item, "label", bwhere)
             go = self.text(item, "go", bwhere)
             hide = self.hide(item, step_id, bwhere)
             if label and len(label) > MAX_BUTTON_LABEL_CHARS:
-                self.error(item.line_of("label"), f"the label is {len(label)} characters; "
-                           f"keep it under {MAX_BUTTON_LABEL_CHARS}", bwhere)
+                self.error(item.line_of("label"), CN_(
+                    "the label is {n} character; keep it under {limit}",
+                    "the label is {n} characters; keep it under {limit}",
+                    len(label), limit=MAX_BUTTON_LABEL_CHARS), bwhere)
             if label and go:
                 if ":" not in go and "." not in go:
                     go = f"{flow}.{go}"
                 found.append(ButtonDef(label, go, line, hide))
         return tuple(found)
 
-    def ask(self, body: Node, where: str) -> dict[str, tuple[str, ...]]:
+    def ask(self, body: Node, where: StaffText) -> dict[str, tuple[str, ...]]:
         value = body.get("ask")
         if value is None:
             return {}
         if not isinstance(value, Node):
-            self.error(body.line_of("ask"), "'ask' must list phrases per language (uk, ru, en)",
-                       where)
+            self.error(body.line_of("ask"),
+                       C_("'ask' must list phrases per language (uk, ru, en)"), where)
             return {}
         found = {}
         for lang in value:
             if lang not in LANGS:
-                self.error(value.line_of(lang), f"unknown language {lang!r}; use uk, ru or en",
-                           where)
+                self.error(value.line_of(lang),
+                           C_("unknown language '{lang}'; use uk, ru or en", lang=lang), where)
                 continue
             found[lang] = self.string_list(value, lang, where)
         return found
@@ -579,7 +604,7 @@ def _topics(path: Path, name: str) -> tuple[dict[str, int], list[DataError]]:
     if errors:
         return {}, errors
     if not isinstance(data, Node) or not isinstance(data.get("topics"), Node):
-        return {}, [DataError(name, 1, "the file must start with 'topics:'")]
+        return {}, [DataError(name, 1, C_("the file must start with '{key}:'", key="topics"))]
     return {str(k): data["topics"].line_of(k) for k in data["topics"]}, []
 
 
@@ -600,7 +625,7 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
         if isinstance(src_data, Node) and "sources" in src_data:
             sources.update(reader.sources(src_data["sources"], ""))
         else:
-            reader.error(1, "the file must start with 'sources:'")
+            reader.error(1, C_("the file must start with '{key}:'", key="sources"))
         errors += reader.errors
 
     steps: dict[str, StepDef] = {}
@@ -621,14 +646,16 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
         if flow is None:
             continue
         if flow.name in flows:
-            errors.append(DataError(name, flow.line, f"the flow name {flow.name!r} is already used "
-                                    f"in {flows[flow.name].path}"))
+            errors.append(DataError(name, flow.line, C_(
+                "the flow name '{flow}' is already used in {file}", flow=flow.name,
+                file=flows[flow.name].path)))
             continue
         flows[flow.name] = flow
         for key, source in flow_sources.items():
             if key in sources:
-                errors.append(DataError(name, source.line, f"source {key!r} is already in "
-                    f"{sources[key].path}: keep one, so it has one name and one title"))
+                errors.append(DataError(name, source.line, C_(
+                    "source '{key}' is already in {file}: keep one, so it has one name and one "
+                    "title", key=key, file=sources[key].path)))
             sources[key] = source
         for step in flow_steps:
             steps[step.id] = step
@@ -640,10 +667,10 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
         for required in ROOT_STEPS:
             if required not in steps:
                 flow_name, _, step_name = required.partition(".")
-                errors.append(DataError(shown_path(flows_dir, root), 1,
-                    f"the bot opens step {step_name!r} of flow {flow_name!r} by itself (a "
-                    f"command or the first contact), so it must exist: add it to "
-                    f"flows/{flow_name}.yaml"))
+                errors.append(DataError(shown_path(flows_dir, root), 1, C_(
+                    "the bot opens step '{step}' of flow '{flow}' by itself (a command or the "
+                    "first contact), so it must exist: add it to flows/{flow}.yaml", step=step_name,
+                    flow=flow_name)))
     if errors:
         return None, errors, issues
     model = Flows(steps, flows, topics, sources, _hidden_payloads(steps))
@@ -664,23 +691,26 @@ def _cross_check(
     issues: list[Issue] = []
     reached: set[str] = set(ROOT_STEPS)
     for step in steps.values():
-        where = f"step {step.id.split('.', 1)[1]!r}"
+        where = _step_where(step.id)
         for index, button in enumerate(step.buttons):
-            bwhere = f"{where}: button {index + 1}"
+            bwhere = _button_where(where, index)
             kind, _, arg = button.go.partition(":")
             if arg or button.go.endswith(":"):
                 if kind == "find":
                     for need in filter(None, arg.split("+")):
                         if need not in NEEDS:
-                            errors.append(DataError(step.path, button.line,
-                                f"unknown need {need!r}{_hint(need, NEEDS)}", bwhere))
+                            errors.append(DataError(step.path, button.line, C_(
+                                "unknown need '{need}'{hint}", need=need,
+                                hint=_hint(need, NEEDS)), bwhere))
                 elif kind == "do":
                     if arg not in ACTIONS:
-                        errors.append(DataError(step.path, button.line,
-                            f"unknown action {arg!r}{_hint(arg, ACTIONS)}", bwhere))
+                        errors.append(DataError(step.path, button.line, C_(
+                            "unknown action '{action}'{hint}", action=arg,
+                            hint=_hint(arg, ACTIONS)), bwhere))
                 else:
-                    errors.append(DataError(step.path, button.line,
-                        f"'go' must be a step, 'find:...' or 'do:...', not {button.go!r}", bwhere))
+                    errors.append(DataError(step.path, button.line, C_(
+                        "'go' must be a step, 'find:...' or 'do:...', not '{go}'",
+                        go=button.go), bwhere))
                 continue
             if button.go not in steps:
                 same_flow = [s for s in steps if s.startswith(step.flow + ".")]
@@ -688,8 +718,9 @@ def _cross_check(
                 if button.go.startswith(step.flow + "."):
                     short = button.go.split(".", 1)[1]
                 names = [s.split(".", 1)[1] for s in same_flow] + list(steps)
-                errors.append(DataError(step.path, button.line,
-                    f"goes to unknown step {short!r}{_hint(short, names)}", bwhere))
+                errors.append(DataError(step.path, button.line, C_(
+                    "goes to unknown step '{step}'{hint}", step=short,
+                    hint=_hint(short, names)), bwhere))
             reached.add(button.go)
         # What a hidden step or button names instead is shown there: it is reached too.
         for instead in [*step.hide.values(), *(v for b in step.buttons for v in b.hide.values())]:
@@ -697,23 +728,25 @@ def _cross_check(
                 reached.add(instead)
         for topic in step.topics:
             if topic not in topics:
-                errors.append(DataError(step.path, step.line,
-                    f"unknown topic {topic!r}{_hint(topic, topics)}", where))
+                errors.append(DataError(step.path, step.line, C_(
+                    "unknown topic '{topic}'{hint}", topic=topic, hint=_hint(topic, topics)),
+                    where))
         for source in [*step.sources, *(s for v in step.say for s in v.sources)]:
             if source not in sources:
-                errors.append(DataError(step.path, step.line,
-                    f"unknown source {source!r}: add it to flows/sources.yaml"
-                    f"{_hint(source, sources)}", where))
+                errors.append(DataError(step.path, step.line, C_(
+                    "unknown source '{key}': add it to {file}{hint}", key=source,
+                    file="flows/sources.yaml", hint=_hint(source, sources)), where))
     for step in steps.values():
         typed_only = step.is_conversation and bool(step.ask)
         if step.id not in reached and not typed_only:
             errors.append(DataError(step.path, step.line,
-                "no button leads to this step, so nobody can reach it",
-                f"step {step.id.split('.', 1)[1]!r}"))
+                C_("no button leads to this step, so nobody can reach it"),
+                _step_where(step.id)))
     answered = {t for s in steps.values() for t in s.topics}
     for topic, line in topics.items():
         if topic not in answered:
-            issues.append(Issue(topics_name, line, f"topic {topic!r} is not answered by any step"))
+            issues.append(Issue(topics_name, line,
+                                C_("topic '{topic}' is not answered by any step", topic=topic)))
     return errors, issues
 
 
@@ -728,25 +761,25 @@ def _check_countries(model: Flows) -> list[DataError]:
     errors: list[DataError] = []
     steps = model.steps
 
-    def where(step: StepDef) -> str:
-        return f"step {step.id.split('.', 1)[1]!r}"
+    def where(step: StepDef) -> StaffText:
+        return _step_where(step.id)
 
     for step in steps.values():
         for country, instead in step.hide.items():
             if step.id in ROOT_STEPS:
-                errors.append(DataError(step.path, step.line, "the bot opens this step by "
-                    "itself (a command or the first contact), so it cannot be hidden",
-                    where(step)))
+                errors.append(DataError(step.path, step.line, C_(
+                    "the bot opens this step by itself (a command or the first contact), so it "
+                    "cannot be hidden"), where(step)))
             if instead and instead not in steps:
-                errors.append(DataError(step.path, step.line,
-                    f"'hide' names unknown step {instead!r} to show instead in {country}",
-                    where(step)))
+                errors.append(DataError(step.path, step.line, C_(
+                    "'hide' names unknown step '{step}' to show instead in {country}",
+                    step=instead, country=country), where(step)))
         for index, button in enumerate(step.buttons):
             for country, instead in button.hide.items():
                 if instead and instead not in steps:
-                    errors.append(DataError(step.path, button.line,
-                        f"'hide' names unknown step {instead!r} to show instead in {country}",
-                        f"{where(step)}: button {index + 1}"))
+                    errors.append(DataError(step.path, button.line, C_(
+                        "'hide' names unknown step '{step}' to show instead in {country}",
+                        step=instead, country=country), _button_where(where(step), index)))
     if errors:
         return errors
     for step in steps.values():
@@ -755,10 +788,12 @@ def _check_countries(model: Flows) -> list[DataError]:
             while model.is_hidden(chain[-1], country):
                 instead = model.replacement(chain[-1], country)
                 if instead in chain:
-                    errors.append(DataError(step.path, step.line, f"hidden in {country}, and "
-                        f"what is shown instead leads back to it ({' -> '.join(chain)} -> "
-                        f"{instead}): name a step shown in {country}, like hide: "
-                        f"{{{country}: start}}", where(step)))
+                    example = "{" + country + ": start}"
+                    errors.append(DataError(step.path, step.line, C_(
+                        "hidden in {country}, and what is shown instead leads back to it "
+                        "({chain}): name a step shown in {country}, like hide: {example}",
+                        country=country, chain=" -> ".join([*chain, instead]),
+                        example=example), where(step)))
                     break
                 chain.append(instead)
     for country in DECIDED_COUNTRIES:
@@ -770,23 +805,24 @@ def _check_country(model: Flows, country: str) -> list[DataError]:
     """Every step reachable in ``country`` has a text decided for it; no button searches
     for a service that does not exist there."""
     steps = model.steps
-    name = COUNTRY_NAMES.get(country, country)
-    how: dict[str, str] = {}  # step id -> how she first gets there
+    in_country, for_country = COUNTRY_PHRASES.get(
+        country, (C_("in {country}", country=country), C_("for {country}", country=country)))
+    how: dict[str, StaffText] = {}  # step id -> how she first gets there
     queue: list[str] = []
 
-    def reach(go: str, why: str) -> None:
+    def reach(go: str, why: StaffText) -> None:
         shown = model.shown_instead(go, country)
         if shown != go:
-            why = f"instead of {go!r}, {why}"
+            why = C_("instead of '{step}', {why}", step=go, why=why)
         if shown in steps and shown not in how:
             how[shown] = why
             queue.append(shown)
 
     for root in ROOT_STEPS:
-        reach(root, "the bot opens it by itself")
+        reach(root, C_("the bot opens it by itself"))
     for step in steps.values():
         if step.ask or step.topics:
-            reach(step.id, "by a typed question")
+            reach(step.id, C_("by a typed question"))
     errors: list[DataError] = []
     while queue:
         step = steps[queue.pop(0)]
@@ -796,23 +832,27 @@ def _check_country(model: Flows, country: str) -> list[DataError]:
             kind, _, arg = button.go.partition(":")
             absent = ABSENT_NEEDS.get(country, frozenset()) & set(arg.split("+"))
             if kind == "find" and absent:
-                errors.append(DataError(step.path, button.line,
-                    f"this button searches for {', '.join(sorted(absent))}, which does not "
-                    f"exist in {name}: add hide: [{country}] to the button",
-                    f"step {step.id.split('.', 1)[1]!r}: button {index + 1}"))
+                errors.append(DataError(step.path, button.line, C_(
+                    "this button searches for {needs}, which does not exist {in_country}: add "
+                    "hide: [{country}] to the button", needs=", ".join(sorted(absent)),
+                    in_country=in_country, country=country),
+                    _button_where(_step_where(step.id), index)))
             if button.go in steps:
-                reach(button.go, f"by a button in {step.id!r} ({step.path}:{button.line})")
+                reach(button.go, C_("by a button in '{step}' ({file}:{line})", step=step.id,
+                                    file=step.path, line=button.line))
     for step_id in sorted(how, key=lambda s: (steps[s].path, steps[s].line)):
         step = steps[step_id]
         if country in step.same_in or _decided(step, country):
             continue
         if step.is_conversation:
             continue  # small talk states no facts (nor does it cite sources)
-        errors.append(DataError(step.path, step.line,
-            f"a woman in {name} can reach this step ({how[step_id]}), but no text of it is "
-            f"decided for {name}: add a variant 'when: {{country: {country}}}', "
-            f"'hide: [{country}]', or 'same_in: [{country}]' if the general text was read "
-            f"for {name} and holds there as it is", f"step {step_id.split('.', 1)[1]!r}"))
+        when = "{country: " + country + "}"
+        errors.append(DataError(step.path, step.line, C_(
+            "a woman {in_country} can reach this step ({how}), but no text of it is decided "
+            "{for_country}: add a variant 'when: {when}', 'hide: [{country}]', or 'same_in: "
+            "[{country}]' if the general text was read {for_country} and holds there as it is",
+            in_country=in_country, how=how[step_id], for_country=for_country,
+            when=when, country=country), _step_where(step_id)))
     return errors
 
 

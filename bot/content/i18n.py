@@ -21,13 +21,14 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
@@ -131,17 +132,29 @@ def wanted_from_flows(flows_dir: Path, root: Path) -> Iterator[Wanted]:
 def wanted_from_code(code_dir: Path, root: Path) -> Iterator[Wanted]:
     """Every string the code marks for translation: ``gettext``, ``pgettext``, ``N_`` ...
     in the ``bot`` domain, and the staff messages ``C_``, ``CN_`` in the ``check`` domain."""
-    method_map = [("**.py", "python")]
-    for domain, keywords in ((CODE_DOMAIN, KEYWORDS), (CHECK_DOMAIN, CHECK_KEYWORDS)):
-        for filename, line, message, _comments, context in extract_from_dir(
-            str(code_dir), method_map, keywords=keywords
-        ):
-            msgid, plural = (message[0], message[1]) if isinstance(message, tuple) else (
-                message, None)
-            if not msgid:
-                continue
-            path = shown_path(code_dir / filename, root)
-            yield Wanted(domain, context, msgid, plural, path, line)
+    method_map = [("**.py", f"{__name__}:extract_python_by_domain")]
+    for filename, line, message, comments, context in extract_from_dir(
+        str(code_dir), method_map, keywords={**KEYWORDS, **CHECK_KEYWORDS}
+    ):
+        msgid, plural = (message[0], message[1]) if isinstance(message, tuple) else (message, None)
+        if not msgid:
+            continue
+        domain = CHECK_DOMAIN if _CHECK_MARK in comments else CODE_DOMAIN
+        path = shown_path(code_dir / filename, root)
+        yield Wanted(domain, context, msgid, plural, path, line)
+
+
+_CHECK_MARK = "\x00check"  # a comment only our extractor adds: this string is C_ or CN_
+
+
+def extract_python_by_domain(fileobj: IO[bytes], keywords: Any, comment_tags: Collection[str],
+                             options: Any) -> Iterator[tuple[Any, ...]]:
+    """Babel's Python extractor, with the ``check`` strings marked: one reading of the
+    code finds both domains (a /reload runs this too, and women wait meanwhile)."""
+    for line, funcname, messages, comments in extract_python(fileobj, keywords, comment_tags,
+                                                             options):
+        marked = [*(comments or []), _CHECK_MARK] if funcname in CHECK_KEYWORDS else comments
+        yield line, funcname, messages, marked
 
 
 def staff_language(lang: str, *locales_dirs: Path) -> Translator:
