@@ -35,11 +35,12 @@ from babel.messages.pofile import PoFileError, read_po
 from bot.content.extract import flow_messages
 from bot.engine.state import LANGS
 from bot.engine.translator import Translator
-from bot.errors import DataError, shown_path
+from bot.errors import C_, DataError, shown_path
 
 CODE_DOMAIN = "bot"
 CHECK_DOMAIN = "check"
-LANG_NAMES = {"uk": "Ukrainian", "ru": "Russian", "en": "English"}
+# How check messages name a catalog's language ("the Ukrainian translation of ...").
+LANG_NAMES = {"uk": C_("Ukrainian"), "ru": C_("Russian"), "en": C_("English")}
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 CHECK_KEYWORDS = {"C_": None, "CN_": (1, 2)}  # bot.errors: staff messages, the check domain
 _PLACEHOLDER = re.compile(r"\{[a-z_0-9]*\}")
@@ -96,10 +97,12 @@ def load(
                     catalog = read_po(fp, locale=lang, domain=path.stem, abort_invalid=True)
             except PoFileError as exc:
                 # Babel's line numbers are 0-based; ours are 1-based everywhere.
-                errors.append(DataError(name, exc.lineno + 1, f"this PO file is broken: {exc}"))
+                errors.append(DataError(name, exc.lineno + 1,
+                                        C_("this PO file is broken: {problem}", problem=exc)))
                 continue
             except (OSError, UnicodeDecodeError, ValueError) as exc:
-                errors.append(DataError(name, 1, f"this PO file cannot be read: {exc}"))
+                errors.append(DataError(name, 1,
+                                        C_("this PO file cannot be read: {problem}", problem=exc)))
                 continue
             for message in catalog:
                 if not message.id:
@@ -196,26 +199,29 @@ def check(
             seen.add((lang, *key))
             entry = catalogs.entries[lang].get(key)
             po = shown_path(locales_dir / lang / "LC_MESSAGES" / f"{want.domain}.po", root)
-            short = want.msgid if len(want.msgid) <= 50 else want.msgid[:47] + "..."
+            short = repr(want.msgid if len(want.msgid) <= 50 else want.msgid[:47] + "...")
+            language = LANG_NAMES[lang]
             if entry is None:
-                errors.append(DataError(want.path, want.line,
-                    f"{short!r} has no {LANG_NAMES[lang]} translation in {po}: "
-                    "run 'podruga catalogs' and translate it"))
+                errors.append(DataError(want.path, want.line, C_(
+                    "{text} has no {language} translation in {file}: run 'podruga catalogs' and "
+                    "translate it", text=short, language=language, file=po)))
                 continue
             if entry.fuzzy:
-                errors.append(DataError(entry.path, entry.line,
-                    f"the {LANG_NAMES[lang]} translation of {short!r} is marked fuzzy: check it "
-                    "and remove the fuzzy mark"))
+                errors.append(DataError(entry.path, entry.line, C_(
+                    "the {language} translation of {text} is marked fuzzy: check it and remove "
+                    "the fuzzy mark", language=language, text=short)))
             elif not all(s.strip() for s in entry.strings):
-                errors.append(DataError(entry.path, entry.line,
-                    f"the {LANG_NAMES[lang]} translation of {short!r} is empty"))
+                errors.append(DataError(entry.path, entry.line, C_(
+                    "the {language} translation of {text} is empty", language=language,
+                    text=short)))
             else:
                 expected = set(_PLACEHOLDER.findall(want.msgid))
                 for string in entry.strings:
                     got = set(_PLACEHOLDER.findall(string))
                     if got != expected:
-                        errors.append(DataError(entry.path, entry.line,
-                            f"the {LANG_NAMES[lang]} translation of {short!r} must keep the "
-                            f"placeholders {sorted(expected)}, but has {sorted(got)}"))
+                        errors.append(DataError(entry.path, entry.line, C_(
+                            "the {language} translation of {text} must keep the placeholders "
+                            "{expected}, but has {found}", language=language, text=short,
+                            expected=sorted(expected), found=sorted(got))))
                         break
     return errors

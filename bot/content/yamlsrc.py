@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import DataError
+from bot.errors import C_, DataError, StaffText
 
 
 class Node(dict[str, Any]):
@@ -55,9 +55,8 @@ class _Loader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if key in result:
                 first = result.key_lines[key]
-                self.problems.append(
-                    DataError(self.path, line, f"{key!r} appears twice (first on line {first})")
-                )
+                self.problems.append(DataError(self.path, line, C_(
+                    "'{key}' appears twice (first on line {line})", key=key, line=first)))
                 continue
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = line
@@ -80,9 +79,9 @@ def read(path: Path, shown_as: str | None = None) -> tuple[Any, list[DataError]]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        not_text = isinstance(exc, UnicodeDecodeError)
-        reason = "it is not UTF-8 text" if not_text else "it cannot be read"
-        return None, [DataError(name, 1, f"the file cannot be opened: {reason}")]
+        if isinstance(exc, UnicodeDecodeError):
+            return None, [DataError(name, 1, C_("the file cannot be opened: it is not UTF-8 text"))]
+        return None, [DataError(name, 1, C_("the file cannot be opened: it cannot be read"))]
     return parse(text, name)
 
 
@@ -95,12 +94,28 @@ def parse(text: str, name: str) -> tuple[Any, list[DataError]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = (exc.problem or "the text is not valid YAML").strip()
-        hint = ""
+        hint: StaffText | str = ""
         if "\t" in text and "'\\t'" in problem:
-            hint = " (use spaces, not tabs)"
-        return None, [DataError(name, line, f"this is not valid YAML: {problem}{hint}")]
+            hint = C_(" (use spaces, not tabs)")
+        return None, [DataError(name, line, C_("this is not valid YAML: {problem}{hint}",
+                                               problem=_problem(problem), hint=hint))]
     except yaml.YAMLError as exc:  # not marked: rare
-        return None, [DataError(name, 1, f"this is not valid YAML: {exc}")]
+        return None, [DataError(name, 1, C_("this is not valid YAML: {problem}{hint}",
+                                            problem=str(exc), hint=""))]
     finally:
         loader.dispose()
     return data, loader.problems
+
+
+def _problem(problem: str) -> StaffText | str:
+    """PyYAML's words for the mistakes staff make most, as staff messages (English unchanged);
+    any other problem is shown as PyYAML says it."""
+    if problem == "mapping values are not allowed here":
+        return C_("mapping values are not allowed here")
+    if problem == "could not find expected ':'":
+        return C_("could not find expected ':'")
+    if problem == "found character '\\t' that cannot start any token":
+        return C_("found character '\\t' that cannot start any token")
+    if problem.startswith("expected <block end>"):
+        return C_("expected <block end>, but found {found}", found=problem.rpartition(" found ")[2])
+    return problem

@@ -27,12 +27,11 @@ from bot.content.directory.hours import EXAMPLE as HOURS_EXAMPLE
 from bot.content.directory.hours import Hours, parse_hours
 from bot.content.directory.model import Directory, Hotline, Service, Texts
 from bot.content.directory.places import COUNTRIES, LANGS, City, Gazetteer, city_key
-from bot.errors import DataError, Issue, shown_path
+from bot.errors import C_, DataError, Issue, StaffText, shown_path
 from bot.limits import VERIFIED_STALE_DAYS
 from bot.vocabulary import NEEDS
 
 CITIES_FILE = "cities.yaml"
-LANG_NAMES = {"uk": "Ukrainian", "ru": "Russian", "en": "English"}
 
 FILE_FIELDS = ("country", "services", "hotlines")
 SERVICE_FIELDS = (
@@ -58,9 +57,18 @@ _LANG_SLIPS = {"ua": "uk", "ukr": "uk", "rus": "ru", "eng": "en"}  # codes staff
 PHONE_EXAMPLE = "+380 44 123 45 67"
 
 
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> StaffText | str:
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f": did you mean {close[0]!r}?" if close else ""
+    return C_(": did you mean '{name}'?", name=close[0]) if close else ""
+
+
+def _no_text(key: str, lang: str) -> StaffText:
+    """A field of the directory lacks one language (each language its own sentence)."""
+    if lang == "uk":
+        return C_("'{key}' has no Ukrainian ('uk') text", key=key)
+    if lang == "ru":
+        return C_("'{key}' has no Russian ('ru') text", key=key)
+    return C_("'{key}' has no English ('en') text", key=key)
 
 
 @dataclass
@@ -71,18 +79,18 @@ class _File:
     errors: list[DataError]
     issues: list[Issue] = field(default_factory=list)
 
-    def error(self, line: int, where: str, message: str) -> None:
+    def error(self, line: int, where: str, message: StaffText) -> None:
         self.errors.append(DataError(self.shown, line, message, where))
 
     def fields(self, node: yamlsrc.Node, where: str, known: tuple[str, ...],
                required: tuple[str, ...], line: int | None = None) -> None:
         for key in node:
             if key not in known:
-                self.error(node.line_of(key), where,
-                           f"unknown field {key!r}{_did_you_mean(key, known)}")
+                self.error(node.line_of(key), where, C_(
+                    "unknown field '{key}'{hint}", key=key, hint=_did_you_mean(key, known)))
         for key in required:
             if key not in node:
-                self.error(line or node.line, where, f"missing field {key!r}")
+                self.error(line or node.line, where, C_("missing field '{key}'", key=key))
 
     def texts(self, node: yamlsrc.Node, key: str, where: str) -> Texts | None:
         value = node.get(key)
@@ -90,29 +98,33 @@ class _File:
             return None
         line = node.line_of(key)
         if not isinstance(value, dict):
-            self.error(line, where, f"{key!r} must have a text for each language: uk, ru and en")
+            self.error(line, where,
+                       C_("'{key}' must have a text for each language: uk, ru and en", key=key))
             return None
         texts: Texts = {}
         for lang, text in value.items():
             lang_line = value.line_of(lang) if isinstance(value, yamlsrc.Node) else line
             if lang not in LANGS:
-                hint = (f": did you mean {_LANG_SLIPS[lang]!r}?" if lang in _LANG_SLIPS
-                        else _did_you_mean(lang, LANGS) or ": use uk, ru and en")
-                self.error(lang_line, where, f"{key!r} has an unknown language {lang!r}{hint}")
+                hint = (C_(": did you mean '{name}'?", name=_LANG_SLIPS[lang])
+                        if lang in _LANG_SLIPS
+                        else _did_you_mean(lang, LANGS) or C_(": use uk, ru and en"))
+                self.error(lang_line, where, C_("'{key}' has an unknown language {lang}{hint}",
+                                                key=key, lang=repr(lang), hint=hint))
             elif not isinstance(text, str | int | float) or not str(text).strip():
-                self.error(lang_line, where, f"{key!r} has an empty {lang!r} text")
+                self.error(lang_line, where,
+                           C_("'{key}' has an empty '{lang}' text", key=key, lang=lang))
             else:
                 texts[lang] = str(text).strip()
         for lang in LANGS:
             if lang not in value:
-                self.error(line, where,
-                           f"{key!r} has no {LANG_NAMES[lang]} ({lang!r}) text")
+                self.error(line, where, _no_text(key, lang))
         return texts if len(texts) == len(LANGS) else None
 
     def flag(self, node: yamlsrc.Node, key: str, where: str) -> bool:
         value = node.get(key, False)
         if not isinstance(value, bool):
-            self.error(node.line_of(key), where, f"{key!r} must be true or false, not {value!r}")
+            self.error(node.line_of(key), where, C_(
+                "'{key}' must be true or false, not {value}", key=key, value=repr(value)))
             return False
         return value
 
@@ -130,10 +142,12 @@ class _File:
                 if isinstance(item, str | int):
                     out.append((str(item), line))
                 else:
-                    self.error(line, where,
-                               f"each item of {key!r} must be a single line, like {like!r}")
+                    self.error(line, where, C_(
+                        "each item of '{key}' must be a single line, like {example}", key=key,
+                        example=repr(like)))
             return out
-        self.error(node.line_of(key), where, f"{key!r} must be a list, like [{like}]")
+        self.error(node.line_of(key), where,
+                   C_("'{key}' must be a list, like [{example}]", key=key, example=like))
         return []
 
     def hours(self, node: yamlsrc.Node, key: str, where: str) -> tuple[Hours, ...]:
@@ -141,8 +155,9 @@ class _File:
         for text, line in self.strings(node, key, where, HOURS_EXAMPLE):
             parsed = parse_hours(text)
             if parsed is None:
-                self.error(line, where, f"opening hours {text!r} do not parse: "
-                                        f"write them like {HOURS_EXAMPLE!r}")
+                self.error(line, where, C_(
+                    "opening hours {value} do not parse: write them like {example}",
+                    value=repr(text), example=repr(HOURS_EXAMPLE)))
             else:
                 lines.append(parsed)
         return tuple(lines)
@@ -153,8 +168,10 @@ class _File:
             if text in NEEDS:
                 found.add(text)
             else:
-                hint = _did_you_mean(text, tuple(NEEDS)) or ": see the list in directory/README.md"
-                self.error(line, where, f"unknown attribute {text!r}{hint}")
+                hint = _did_you_mean(text, tuple(NEEDS)) or C_(": see the list in {file}",
+                                                               file="directory/README.md")
+                self.error(line, where, C_("unknown attribute {value}{hint}", value=repr(text),
+                                           hint=hint))
         return frozenset(found)
 
     def coordinates(self, node: yamlsrc.Node, where: str) -> tuple[float, float] | None:
@@ -173,8 +190,9 @@ class _File:
         if pair is None or not (-90 <= pair[0] <= 90 and -180 <= pair[1] <= 180):
             shown = value if isinstance(value, str) else ", ".join(map(str, value)) \
                 if isinstance(value, list) else value
-            self.error(line, where, f"coordinates {shown!r} do not parse: "
-                                    f"write them like {COORDS_EXAMPLE!r}")
+            self.error(line, where, C_(
+                "coordinates {value} do not parse: write them like {example}",
+                value=repr(shown), example=repr(COORDS_EXAMPLE)))
             return None
         return pair
 
@@ -189,10 +207,12 @@ class _File:
             except ValueError:
                 pass
         if not isinstance(value, date):
-            self.error(line, where, f"'verified' must be a date like 2025-03-31, not {value!r}")
+            self.error(line, where, C_("'verified' must be a date like 2025-03-31, not {value}",
+                                       value=repr(value)))
             return None
         if value > today:
-            self.error(line, where, f"'verified' date {value.isoformat()} is in the future")
+            self.error(line, where, C_("'verified' date {date} is in the future",
+                                       date=value.isoformat()))
             return None
         return value
 
@@ -202,42 +222,47 @@ class _File:
         if isinstance(value, str) and _ID.match(value):
             return value, f"{fallback.split('[')[0]}[{value}]"
         if value is not None:
-            self.error(node.line_of("id"), fallback,
-                       f"id {value!r} must be lower-case letters, digits and '-', "
-                       "like 'kyiv-sociotherapy'")
+            self.error(node.line_of("id"), fallback, C_(
+                "id {value} must be lower-case letters, digits and '-', like 'kyiv-sociotherapy'",
+                value=repr(value)))
         return "", fallback
 
 
-def _phone(raw: object, country: str, allow_short: bool) -> tuple[str | None, str, bool]:
+def _phone(raw: object, country: str, allow_short: bool
+           ) -> tuple[str | None, StaffText | None, bool]:
     """Normalise a phone number: (E.164 or short number, problem, unknown short number)."""
+    example = repr(PHONE_EXAMPLE)
     if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return None, f"phone number {raw!r} must be written as text, like {PHONE_EXAMPLE!r}", False
+        return None, C_("phone number {value} must be written as text, like {example}",
+                        value=repr(raw), example=example), False
     text = str(raw).strip()
     if isinstance(raw, int) and len(text) >= 10:
         text = "+" + text  # YAML read an unquoted "+380..." as a number and dropped the "+"
     digits = _PHONE_SEPARATORS.sub("", text)
-    country_name = COUNTRIES[country].names["en"]
     if _SHORT.match(digits):
         if not allow_short:
-            return None, (f"phone number {text!r} is a short number: only hotlines may have one; "
-                          f"write the full number, like {PHONE_EXAMPLE!r}"), False
+            return None, C_("phone number {value} is a short number: only hotlines may have one; "
+                            "write the full number, like {example}", value=repr(text),
+                            example=example), False
         short = phonenumbers.parse(digits, country)
         known = shortnumberinfo.is_valid_short_number_for_region(short, country)
-        return digits, "", not known
+        return digits, None, not known
     parsed: phonenumbers.PhoneNumber | None
     try:
         parsed = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
         parsed = None
     if parsed is None or not phonenumbers.is_valid_number(parsed):
-        return None, (f"phone number {text!r} is not a valid number: "
-                      f"write it like {PHONE_EXAMPLE!r}"), False
+        return None, C_("phone number {value} is not a valid number: write it like {example}",
+                        value=repr(text), example=example), False
     region = phonenumbers.region_code_for_number(parsed)
     if region != country:
-        where = COUNTRIES[region].names["en"] if region in COUNTRIES else region or "no country"
-        return None, (f"phone number {text!r} is a number in {where}, "
-                      f"but this file is for {country_name}"), False
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), "", False
+        where: object = (COUNTRIES[region].names if region in COUNTRIES
+                         else region or C_("no country"))
+        return None, C_("phone number {value} is a number in {country}, but this file is for "
+                        "{file_country}", value=repr(text), country=where,
+                        file_country=COUNTRIES[country].names), False
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None, False
 
 
 @dataclass
@@ -283,16 +308,20 @@ def load(directory_dir: Path, today: date | None = None
     services = [s for d in drafts if (s := _place(d, gazetteer)) is not None]
     items: list[Service | Hotline] = [*services, *hotlines]
     for item in items:
-        kind = "service" if isinstance(item, Service) else "hotline"
+        service = isinstance(item, Service)
         if item.verified is None:
-            issues.append(Issue(item.path, item.line,
-                                f"{kind} {item.id!r} has not been checked by staff yet: "
-                                "call them, then add 'verified: YYYY-MM-DD'"))
+            issues.append(Issue(item.path, item.line, C_(
+                "service {id} has not been checked by staff yet: call them, then add "
+                "'verified: YYYY-MM-DD'", id=repr(item.id)) if service else C_(
+                "hotline {id} has not been checked by staff yet: call them, then add "
+                "'verified: YYYY-MM-DD'", id=repr(item.id))))
         elif today - item.verified > timedelta(days=VERIFIED_STALE_DAYS):
-            issues.append(Issue(item.path, item.line,
-                                f"{kind} {item.id!r} was last verified on "
-                                f"{item.verified.isoformat()}, more than 6 months ago: "
-                                "call them and update 'verified'"))
+            issues.append(Issue(item.path, item.line, C_(
+                "service {id} was last verified on {date}, more than 6 months ago: call them "
+                "and update 'verified'", id=repr(item.id), date=item.verified.isoformat())
+                if service else C_(
+                "hotline {id} was last verified on {date}, more than 6 months ago: call them "
+                "and update 'verified'", id=repr(item.id), date=item.verified.isoformat())))
     return Directory.build(gazetteer, services, hotlines), errors, issues
 
 
@@ -300,14 +329,16 @@ def _check_country_file(data: Any, file: _File, today: date, drafts: list[_Draft
                         hotlines: list[Hotline], seen: dict[str, str]) -> None:
     """Pass 1 over one country file: shape of the file and of each entry."""
     if not isinstance(data, yamlsrc.Node):
-        file.error(1, "", "the file must start with 'country:' and then list 'services:'")
+        file.error(1, "", C_("the file must start with 'country:' and then list 'services:'"))
         return
     file.fields(data, "", FILE_FIELDS, ("country",))
     country = data.get("country")
     if "country" in data and (not isinstance(country, str) or country.upper() not in COUNTRIES):
         codes = tuple(COUNTRIES)
-        hint = _did_you_mean(str(country).upper(), codes) or f": use one of {', '.join(codes)}"
-        file.error(data.line_of("country"), "", f"unknown country {country!r}{hint}")
+        hint = _did_you_mean(str(country).upper(), codes) or C_(": use one of {codes}",
+                                                                 codes=", ".join(codes))
+        file.error(data.line_of("country"), "", C_("unknown country {value}{hint}",
+                                                   value=repr(country), hint=hint))
         return
     if "country" not in data:
         return
@@ -317,21 +348,22 @@ def _check_country_file(data: Any, file: _File, today: date, drafts: list[_Draft
         if entries is None:
             continue
         if not isinstance(entries, yamlsrc.NodeList):
-            file.error(data.line_of(key), "",
-                       f"{key!r} must be a list of entries, each starting with '- id:'")
+            file.error(data.line_of(key), "", C_(
+                "'{key}' must be a list of entries, each starting with '- id:'", key=key))
             continue
         for i, entry in enumerate(entries):
             where = f"{key}[{i + 1}]"
             if not isinstance(entry, yamlsrc.Node):
-                file.error(entries.line_of(i), where, "each entry must be a set of fields "
-                                                      "like 'id:', 'name:', 'city:'")
+                file.error(entries.line_of(i), where, C_(
+                    "each entry must be a set of fields like 'id:', 'name:', 'city:'"))
                 continue
             entry_id, where = file.entry_id(entry, where)
             if entry_id:
                 place = f"{file.shown}:{entry.line_of('id')}"
                 if entry_id in seen:
-                    file.error(entry.line_of("id"), where,
-                               f"id {entry_id!r} is used twice (first at {seen[entry_id]})")
+                    file.error(entry.line_of("id"), where, C_(
+                        "id {value} is used twice (first at {place})", value=repr(entry_id),
+                        place=seen[entry_id]))
                     continue
                 seen[entry_id] = place
             check(entry, entry_id, where, country, file, today, drafts, hotlines)
@@ -353,16 +385,18 @@ def _check_service(entry: yamlsrc.Node, entry_id: str, where: str, country: str,
         if localedata.exists(code) and re.fullmatch(r"[a-z]{2,3}", code):
             languages.append(code)
         else:
-            file.error(line, where, f"unknown language code {code!r}: "
-                                    "use two-letter codes like uk, ru, en")
+            file.error(line, where, C_(
+                "unknown language code {value}: use two-letter codes like uk, ru, en",
+                value=repr(code)))
     website = entry.get("website", "")
     if website and not (isinstance(website, str) and re.match(r"https?://\S+$", website)):
-        file.error(entry.line_of("website"), where,
-                   f"website {website!r} must start with https:// (or http://)")
+        file.error(entry.line_of("website"), where, C_(
+            "website {value} must start with https:// (or http://)", value=repr(website)))
         website = ""
     city = entry.get("city")
     if "city" in entry and not isinstance(city, str):
-        file.error(entry.line_of("city"), where, f"city {city!r} must be a name, like 'kyiv'")
+        file.error(entry.line_of("city"), where,
+                   C_("city {value} must be a name, like 'kyiv'", value=repr(city)))
     fields = dict(
         id=entry_id, country=country,
         name=file.texts(entry, "name", where),
@@ -397,9 +431,10 @@ def _check_hotline(entry: yamlsrc.Node, entry_id: str, where: str, country: str,
         if problem:
             file.error(entry.line_of("phone"), where, problem)
         elif unknown:
-            file.issues.append(Issue(file.shown, entry.line_of("phone"),
-                                     f"{where}: short number {phone!r} is not in the phone-number "
-                                     f"database for {COUNTRIES[country].names['en']}: check it"))
+            file.issues.append(Issue(file.shown, entry.line_of("phone"), C_(
+                "{where}: short number {value} is not in the phone-number database for "
+                "{country}: check it", where=where, value=repr(phone),
+                country=COUNTRIES[country].names)))
     name = file.texts(entry, "name", where)
     description = file.texts(entry, "description", where)
     attributes = file.attributes(entry, where)
@@ -417,13 +452,16 @@ def _place(draft: _Draft, gazetteer: Gazetteer) -> Service | None:
     city = gazetteer.get(draft.city_text) or gazetteer.exact(draft.city_text)
     if city is None:
         close = gazetteer.suggest(draft.city_text)
-        hint = f": did you mean {close!r}?" if close else ": add it to directory/cities.yaml first"
-        file.error(draft.city_line, where, f"unknown city {draft.city_text!r}{hint}")
+        hint = (C_(": did you mean '{name}'?", name=close) if close
+                else C_(": add it to {file} first", file="directory/cities.yaml"))
+        file.error(draft.city_line, where, C_("unknown city {value}{hint}",
+                                              value=repr(draft.city_text), hint=hint))
         return None
     if city.country != country:
-        file.error(draft.city_line, where,
-                   f"city {city.id!r} is in {COUNTRIES[city.country].names['en']}, "
-                   f"but this file is for {COUNTRIES[country].names['en']}")
+        file.error(draft.city_line, where, C_(
+            "city {value} is in {country}, but this file is for {file_country}",
+            value=repr(city.id), country=COUNTRIES[city.country].names,
+            file_country=COUNTRIES[country].names))
         return None
     fields = dict(draft.fields)
     if draft.coords is None:
@@ -432,12 +470,14 @@ def _place(draft: _Draft, gazetteer: Gazetteer) -> Service | None:
     else:
         lat, lon = draft.coords
         if not COUNTRIES[country].contains(lat, lon):
-            file.error(draft.coords_line, where,
-                       f"coordinates {lat}, {lon} are outside "
-                       f"{COUNTRIES[country].names['en']}: check the numbers, "
-                       "and that latitude comes first")
+            file.error(draft.coords_line, where, _outside(lat, lon, country))
             return None
     return Service(city=city, lat=lat, lon=lon, **fields)
+
+
+def _outside(lat: float, lon: float, country: str) -> StaffText:
+    return C_("coordinates {lat}, {lon} are outside {country}: check the numbers, and that "
+              "latitude comes first", lat=lat, lon=lon, country=COUNTRIES[country].names)
 
 
 def _load_cities(path: Path, shown: str, errors: list[DataError]) -> Gazetteer:
@@ -449,18 +489,20 @@ def _load_cities(path: Path, shown: str, errors: list[DataError]) -> Gazetteer:
     if data is None:
         return Gazetteer(())
     if not isinstance(data, yamlsrc.Node):
-        file.error(1, "", "the file must list cities, each under its id, like 'kyiv:'")
+        file.error(1, "", C_("the file must list cities, each under its id, like 'kyiv:'"))
         return Gazetteer(())
     owner: dict[str, str] = {}  # name key -> city id
     for city_id, entry in data.items():
         where = f"cities[{city_id}]"
         line = data.line_of(city_id)
         if not _ID.match(str(city_id)):
-            file.error(line, where, f"city id {city_id!r} must be lower-case letters, digits "
-                                    "and '-', like 'kryvyi-rih'")
+            file.error(line, where, C_(
+                "city id {value} must be lower-case letters, digits and '-', like 'kryvyi-rih'",
+                value=repr(city_id)))
             continue
         if not isinstance(entry, yamlsrc.Node):
-            file.error(line, where, "each city needs 'names', 'country', 'coordinates' and 'tz'")
+            file.error(line, where,
+                       C_("each city needs 'names', 'country', 'coordinates' and 'tz'"))
             continue
         before = len(errors)
         file.fields(entry, where, CITY_FIELDS, CITY_REQUIRED, line)
@@ -469,27 +511,27 @@ def _load_cities(path: Path, shown: str, errors: list[DataError]) -> Gazetteer:
         country = entry.get("country")
         if "country" in entry and country not in COUNTRIES:
             hint = _did_you_mean(str(country), tuple(COUNTRIES))
-            file.error(entry.line_of("country"), where, f"unknown country {country!r}{hint}")
+            file.error(entry.line_of("country"), where, C_("unknown country {value}{hint}",
+                                                           value=repr(country), hint=hint))
         coords = file.coordinates(entry, where)
         if coords and country in COUNTRIES and not COUNTRIES[country].contains(*coords):
             file.error(entry.line_of("coordinates"), where,
-                       f"coordinates {coords[0]}, {coords[1]} are outside "
-                       f"{COUNTRIES[country].names['en']}: check the numbers, "
-                       "and that latitude comes first")
+                       _outside(coords[0], coords[1], str(country)))
         tz = entry.get("tz")
         if "tz" in entry:
             try:
                 ZoneInfo(str(tz))
             except (ZoneInfoNotFoundError, ValueError):
-                file.error(entry.line_of("tz"), where,
-                           f"unknown time zone {tz!r}: use a name like 'Europe/Kyiv'")
+                file.error(entry.line_of("tz"), where, C_(
+                    "unknown time zone {value}: use a name like 'Europe/Kyiv'", value=repr(tz)))
         if len(errors) > before or not names or not coords:
             continue
         for name in (city_id, *names.values(), *aliases):
             key = city_key(name)
             if owner.get(key, city_id) != city_id:
-                file.error(line, where, f"the name {name!r} also belongs to city {owner[key]!r}: "
-                                        "keep it on one city only")
+                file.error(line, where, C_(
+                    "the name {value} also belongs to city {city}: keep it on one city only",
+                    value=repr(name), city=repr(owner[key])))
             owner.setdefault(key, city_id)
         cities.append(City(city_id, str(country), names, coords[0], coords[1], str(tz),
                            tuple(aliases)))
