@@ -1,7 +1,9 @@
-"""What the bot tells staff is in PODRUGA_STAFF_LANG: hand-over notices, /reload, /stats."""
+"""What the bot tells staff is in PODRUGA_STAFF_LANG: hand-over notices, /reload (and the
+problems it refuses), /stats."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ from conftest import bot_messages, open_case, start_bot, stop_bot
 from fakeapi import FakeBotApi
 
 from bot.config import load_settings
+from bot.content.world import load_world
 from bot.errors import OptionError
 
 STAFF_CHAT = -1001234567890
@@ -59,5 +62,36 @@ async def test_staff_read_the_bot_in_their_language(api: FakeBotApi, world: Any,
         member.say("/reload")
         await bot.settle()
         assert bot_messages(member)[-1]["text"].startswith(reloaded)
+    finally:
+        await stop_bot(bot)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("lang", "refused", "problem"), [
+    ("uk", "Перезавантаження скасовано", "крок 'start': невідоме поле 'sya'; можливо, 'say'?"),
+    ("ru", "Перезагрузка отменена", "шаг 'start': неизвестное поле 'sya'; возможно, 'say'?"),
+    ("en", "Reload refused", "step 'start': unknown field 'sya'; did you mean 'say'?"),
+])
+async def test_reload_names_a_broken_file_in_the_staff_language(
+        api: FakeBotApi, tmp_path: Path, lang: str, refused: str, problem: str) -> None:
+    root = tmp_path / "content"
+    source = Path(__file__).resolve().parents[2]
+    for name in ("flows", "locales", "directory"):
+        shutil.copytree(source / name, root / name)
+    world, errors, _ = load_world(root)
+    assert world is not None, errors
+    bot = await start_bot(api, world, tmp_path / "podruga.sqlite3", staff_lang=lang)
+    try:
+        ost = root / "flows" / "ost.yaml"
+        lines = ost.read_text(encoding="utf-8").splitlines(keepends=True)
+        line = next(i for i, text in enumerate(lines) if text.startswith("    say:")) + 1
+        lines[line - 1] = lines[line - 1].replace("say:", "sya:")
+        ost.write_text("".join(lines), encoding="utf-8")
+        member = api.woman(42, language_code="en")  # in PODRUGA_STAFF_IDS
+        member.say("/reload")
+        await bot.settle()
+        answer = bot_messages(member)[-1]["text"]
+        assert answer.startswith(refused)
+        assert f"flows/ost.yaml:{line}: {problem}" in answer.splitlines()
     finally:
         await stop_bot(bot)
