@@ -35,7 +35,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from bot.adapters.telegram import logsafe
 from bot.adapters.telegram.handlers import RUNTIME, Runtime
 from bot.config import TELEGRAM_API, load_settings
-from bot.content.world import WorldHolder, check_all, data_root
+from bot.content.world import WorldHolder, check_all, data_root, staff_language
 from bot.errors import OptionError, StoreError
 from bot.store import StoreUnavailable
 
@@ -126,8 +126,9 @@ def run_main(argv: Sequence[str]) -> int:
     # break her turns: refused here too, as /reload refuses it.
     world, errors, issues = check_all(root, date.today())
     if world is None:
+        staff = staff_language(settings.staff_lang, root)
         for error in errors:
-            print(error, file=sys.stderr)
+            print(error.render(staff), file=sys.stderr)
         print(f"podruga: {len(errors)} problem(s) in the content in {root}; fix them and "
               "start again", file=sys.stderr)
         return EXIT_CONTENT
