@@ -198,3 +198,32 @@ def test_podruga_check_speaks_the_staff_language(tmp_path: Path) -> None:
     done = _podruga("check", str(root), PODRUGA_STAFF_LANG="de")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("podruga: PODRUGA_STAFF_LANG must be one of en, uk, ru")
+
+
+def _message_calls() -> Iterator[tuple[str, int, str]]:
+    """(file, line, what) for each DataError, Issue or loader ``error(...)`` call whose text is
+    an f-string or a non-empty string literal: such a text cannot be translated."""
+    import ast
+
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else "")
+            if name not in ("DataError", "Issue", "error"):
+                continue
+            if name == "error" and not (isinstance(func, ast.Attribute) and isinstance(
+                    func.value, ast.Name) and func.value.id in ("self", "file", "reader")):
+                continue  # log.error(...) and the like
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                literal = isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value
+                if isinstance(arg, ast.JoinedStr) or literal:
+                    yield str(path.relative_to(ROOT)), node.lineno, name
+
+
+def test_loader_messages_are_marked_for_the_check_catalog() -> None:
+    """A new message is written C_("... {field} ...", field=value), never as an f-string."""
+    assert list(_message_calls()) == []
