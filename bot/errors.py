@@ -197,3 +197,14 @@ class StoreError(PodrugaError):
 
 class OptionError(PodrugaError):
     """A bad command-line option, said in a plain sentence (exit status 2)."""
+
+    def __init__(self, message: StaffText | str) -> None:
+        super().__init__(message)
+        self.text = _text(message)
+
+    def render(self, language: StaffLanguage | None = None) -> str:
+        """The sentence in the staff's language (English without one)."""
+        return self.text.render(language)
+
+    def __str__(self) -> str:
+        return self.render()

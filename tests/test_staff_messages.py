@@ -227,3 +227,16 @@ def _message_calls() -> Iterator[tuple[str, int, str]]:
 def test_loader_messages_are_marked_for_the_check_catalog() -> None:
     """A new message is written C_("... {field} ...", field=value), never as an f-string."""
     assert list(_message_calls()) == []
+
+
+def test_a_folder_without_flows_is_named_in_the_staff_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["check", "--lang", "uk", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"podruga: --data: у {tmp_path} немає папки flows/; у папці з даними мають бути "
+        f"flows/, locales/ і directory/ (створіть її командою 'podruga data copy {tmp_path}')\n")
+    assert main(["check", "--lang", "ru", str(tmp_path), "--data", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "podruga: укажите папку с данными один раз: как DIR или как --data\n")

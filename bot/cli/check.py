@@ -24,16 +24,19 @@ def command(argv: Sequence[str]) -> int:
                         help="the language of the messages: en, uk or ru (default: "
                              "$PODRUGA_STAFF_LANG, else en)")
     args = parser.parse_args(argv)
-    from bot.content.world import check_all, staff_language
+    from bot.content.world import check_all, shipped_root, staff_language
 
-    if args.dir and args.data:
-        raise OptionError("give the content folder once: as DIR or as --data")
     lang = args.lang
     if lang is None:
         lang, problem = read_staff_lang(os.environ)
         if problem:
             raise OptionError(problem)
-    root = content_root(args.dir or args.data)
+    try:
+        if args.dir and args.data:
+            raise OptionError(C_("give the content folder once: as DIR or as --data"))
+        root = content_root(args.dir or args.data)
+    except OptionError as exc:  # said in the staff's language too, from the shipped catalog
+        raise OptionError(exc.render(staff_language(lang, shipped_root()))) from None
     staff = staff_language(lang, root)
     print(C_("content: {folder} ({why})", folder=root, why=why(args.dir or args.data))
           .render(staff))

@@ -29,7 +29,7 @@ from bot.content.flows import Flows
 from bot.content.i18n import Catalogs
 from bot.engine.state import LANGS
 from bot.engine.translator import Translator
-from bot.errors import DataError, Issue, OptionError
+from bot.errors import C_, DataError, Issue, OptionError
 
 log = logging.getLogger("podruga.world")
 
@@ -68,9 +68,9 @@ def data_root(option: str | None = None, env: Mapping[str, str] | None = None) -
     root, source = data_source(option, env)
     if not (root / "flows").is_dir():
         where = "--data" if source == "--data" else f"{DATA_ENV}={root}"
-        raise OptionError(
-            f"{where}: {root} has no flows/ folder; a data folder holds flows/, locales/ "
-            f"and directory/ (make one with 'podruga data copy {root}')")
+        raise OptionError(C_(
+            "{where}: {folder} has no flows/ folder; a data folder holds flows/, locales/ and "
+            "directory/ (make one with 'podruga data copy {folder}')", where=where, folder=root))
     return root
 
 
