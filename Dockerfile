@@ -18,9 +18,11 @@ COPY bot ./bot
 COPY flows ./flows
 COPY locales ./locales
 COPY directory ./directory
+# `podruga check` also trains the matcher's models (seconds) and keeps them in
+# /opt/podruga/models, which the running image reads: the bot starts without training.
 RUN python -m venv /opt/podruga \
     && /opt/podruga/bin/pip install --prefer-binary . \
-    && /opt/podruga/bin/podruga check > /dev/null
+    && PODRUGA_CACHE=/opt/podruga/models /opt/podruga/bin/podruga check > /dev/null
 
 FROM ${PYTHON}
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/podruga \
@@ -30,7 +32,8 @@ COPY --from=build /opt/podruga /opt/podruga
 ENV PATH=/opt/podruga/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PODRUGA_DB=/var/lib/podruga/podruga.sqlite3
+    PODRUGA_DB=/var/lib/podruga/podruga.sqlite3 \
+    PODRUGA_CACHE=/var/lib/podruga/cache:/opt/podruga/models
 USER 10001:10001
 WORKDIR /var/lib/podruga
 VOLUME ["/var/lib/podruga"]

@@ -18,7 +18,7 @@ from bot.matching import Entry, Examples, Index
 from bot.matching.index import SURE
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
-from bot.matching.reader import _is_stop
+from bot.matching.reader import Reader, _is_stop
 from bot.matching.translit import skeleton, to_cyrillic
 
 DATA = Path(__file__).resolve().parent.parent / "bot" / "matching" / "data"
@@ -366,9 +366,29 @@ def test_a_cached_model_answers_as_the_trained_one(tmp_path: Path,
     trained = Index.build(TOY, examples)
     assert len(list(tmp_path.glob("matcher-*.npz"))) == 1
     model._memo.clear()
+    # a start with cached models reads no phrase: the reader comes back from the cache too
+    monkeypatch.setattr(Reader, "build", classmethod(lambda cls, texts: pytest.fail("read")))
     cached = Index.build(TOY, examples)
-    for text in ("что такое метадон", "где тест на вич", "погода"):
+    for text in ("что такое метадон", "где тест на вич", "погода", "metadon", "vich test"):
         assert trained.match(text) == cached.match(text)
+
+
+def test_models_trained_at_build_time_are_read_from_a_second_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from bot.matching import model
+
+    built, running = tmp_path / "built", tmp_path / "running"
+    monkeypatch.setenv("PODRUGA_CACHE", str(built))  # `podruga check` while the image builds
+    model._memo.clear()
+    trained = Index.build(TOY, Examples())
+    monkeypatch.setenv("PODRUGA_CACHE", f"{running}{os.pathsep}{built}")  # the bot at start
+    model._memo.clear()
+    monkeypatch.setattr(model, "train_answer", lambda *args: pytest.fail("trained again"))
+    started = Index.build(TOY, Examples())
+    assert started.match("что такое метадон") == trained.match("что такое метадон")
+    assert not running.exists()  # found, so nothing was written
 
 
 def test_an_unwritable_cache_costs_only_time(tmp_path: Path,

@@ -28,7 +28,7 @@ import numpy as np
 
 from bot.matching import model
 from bot.matching.normalise import clean
-from bot.matching.reader import Reader, Reading
+from bot.matching.reader import Reader, Reading, reader_code
 
 # Bands on the answer model's calibrated probability of its best step.
 # Set on the retired tuning sets (tests/data/README.md): the best step was right for 97%
@@ -117,7 +117,8 @@ def _data(name: str) -> Any:
     import yaml
 
     text = resources.files("bot.matching").joinpath("data", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    # libyaml's loader when the wheel has it: the pure-Python one costs a third of a warm start
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def shipped_examples() -> Examples:
@@ -181,8 +182,13 @@ class Index:
             if steps:
                 labelled += [(steps[0], "", t) for t in texts]
         labelled += [(model.NOT_OURS, "", t) for t in examples.not_ours]
-        self._reader = Reader.build((label, lang, text) for label, lang, text in labelled
-                                    if label != model.NOT_OURS)
+        built: list[Reader] = []  # the reader, once it has been built from the phrases
+
+        def reader() -> Reader:
+            if not built:
+                built.append(Reader.build((label, lang, text) for label, lang, text in labelled
+                                          if label != model.NOT_OURS))
+            return built[0]
         # A crisis step's phrases teach urgency, except the numbers step's: "which number is
         # the ambulance" is mostly asked calmly; urgent asks for it are in the examples.
         crisis_steps = {e.step for e in self._entries
@@ -194,17 +200,22 @@ class Index:
                   for label, lang, _ in labelled]
 
         def training() -> model.TrainingSet:
-            samples = [model.features(self._reader.read(text)) for _, _, text in labelled]
+            read = reader().read
+            samples = [model.features(read(text)) for _, _, text in labelled]
             labels = [label for label, _, _ in labelled]
-            calm = [model.features(self._reader.read(text)) for text in examples.calm]
+            calm = [model.features(read(text)) for text in examples.calm]
             weights = [EXAMPLE_WEIGHT if lang == "" else 1.0 for _, lang, _ in labelled]
             return model.TrainingSet(samples + calm, labels, urgent + [False] * len(calm),
-                                     weights + [EXAMPLE_WEIGHT] * len(calm))
+                                     weights + [EXAMPLE_WEIGHT] * len(calm), reader().state())
 
+        # The key covers the reader's own tables too (slang, function words): a cached
+        # reader state must be of the same code as the reader that would be built.
         key = model.training_hash(
             [tuple(x for row in labelled for x in row), examples.calm,
-             tuple("u" if flag else "c" for flag in urgent)])
+             tuple("u" if flag else "c" for flag in urgent), reader_code()])
         self._models = model.trained(key, training)
+        # Cached models bring the reader they were trained with: no phrase is read again.
+        self._reader = built[0] if built else Reader.from_state(self._models.reader_state)
         by_step = {e.step: e for e in self._entries}
         self._class_entry = tuple(by_step.get(c) for c in self._models.answer.classes)
         self._crisis_classes = np.array([e is not None and e.crisis for e in self._class_entry])

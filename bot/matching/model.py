@@ -30,7 +30,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from bot.matching.reader import Reading
 log = logging.getLogger(__name__)
 
 # Bump when features or training change: cached models of an older version are not used.
-MODEL_VERSION = "6"
+MODEL_VERSION = "7"
 NOT_OURS = "_not_ours"
 NGRAMS = (3, 4)
 # The urgency threshold is the highest that still finds this share of held-out urgent
@@ -118,10 +118,13 @@ class LinearModel:
 
 @dataclass(frozen=True, slots=True)
 class Models:
-    """The answer model and the urgency model (None when the content has no crisis step)."""
+    """The answer model and the urgency model (None when the content has no crisis step),
+    and the state of the reader they were trained with (Reader.state(): the content's
+    words and their keys), so that a start with cached models reads no phrase."""
 
     answer: LinearModel
     urgent: LinearModel | None
+    reader_state: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # -- training (scikit-learn is imported only here) ----------------------------------------
@@ -283,16 +286,19 @@ def training_hash(parts: Sequence[tuple[str, ...]]) -> str:
     return digest.hexdigest()[:24]
 
 
-def cache_dir() -> Path | None:
-    """Where trained models are kept: $PODRUGA_CACHE, else the user's cache directory."""
+def cache_dirs() -> list[Path]:
+    """Where trained models are kept: the folders in $PODRUGA_CACHE (separated like PATH),
+    else the user's cache directory. Models are read from any of them and written to the
+    first: a folder filled at build time (`podruga check` in the image) can come second,
+    read-only, behind a writable one."""
     chosen = os.environ.get("PODRUGA_CACHE")
     if chosen == "":
-        return None  # PODRUGA_CACHE= (empty) turns the disk cache off
+        return []  # PODRUGA_CACHE= (empty) turns the disk cache off
     if chosen:
-        return Path(chosen)
+        return [Path(folder) for folder in chosen.split(os.pathsep) if folder]
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("podruga"))
+    return [Path(user_cache_dir("podruga"))]
 
 
 def _save(path: Path, models: Models) -> None:
@@ -306,6 +312,8 @@ def _save(path: Path, models: Models) -> None:
         arrays[f"{name}_coef"] = model.coef
         arrays[f"{name}_intercept"] = model.intercept
         arrays[f"{name}_numbers"] = np.array([model.temperature, model.threshold])
+    for name, rows in models.reader_state.items():
+        arrays[f"reader_{name}"] = np.array(rows, dtype=str)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
     with partial.open("wb") as out:
@@ -333,7 +341,9 @@ def _load(path: Path) -> Models:
         answer = one("answer")
         if answer is None:
             raise ValueError("no answer model in the file")
-        return Models(answer, one("urgent"))
+        reader_state = {name[len("reader_"):]: tuple(data[name].tolist())
+                        for name in data.files if name.startswith("reader_")}
+        return Models(answer, one("urgent"), reader_state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +359,7 @@ class TrainingSet:
     labels: Sequence[str]  # for the first len(labels) samples
     urgent: Sequence[bool]
     urgent_weights: Sequence[float]  # the hand-written boundary examples count more
+    reader_state: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
@@ -359,21 +370,22 @@ def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
     """
     if key in _memo:
         return _memo[key]
-    folder = cache_dir()
-    path = folder / f"matcher-{key}.npz" if folder is not None else None
+    paths = [folder / f"matcher-{key}.npz" for folder in cache_dirs()]
     models: Models | None = None
-    if path is not None and path.exists():
+    for found in (p for p in paths if p.exists()):
         try:
-            models = _load(path)
+            models = _load(found)
+            break
         except (OSError, ValueError, KeyError) as error:
             log.warning("matcher cache unreadable, training again: %s", type(error).__name__)
+    path = paths[0] if paths else None
     if models is None:
         data = training()
         matrix = _vectorise(data.samples)
         answer = train_answer(matrix.head(len(data.labels)), data.labels)
         urgent_model = (train_urgent(matrix, data.urgent, data.urgent_weights)
                         if any(data.urgent) else None)
-        models = Models(answer, urgent_model)
+        models = Models(answer, urgent_model, data.reader_state)
         if path is not None:
             try:
                 _save(path, models)

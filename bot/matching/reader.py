@@ -143,6 +143,13 @@ def _is_stop(word: str, translit: bool = True) -> bool:
     return reading in _STOPS or reading.replace("ы", "и") in _STOPS  # y: и or ы
 
 
+def reader_code() -> tuple[str, ...]:
+    """What a reader's state depends on besides the phrases: slang, function words and the
+    thresholds that cut the content's words (for the cache key of a saved state)."""
+    slang = (f"{word}={'|'.join(variants)}" for word, variants in sorted(SYNONYMS.items()))
+    return (*slang, *sorted(STOPWORDS), f"{STOP_SHARE}:{STOP_MIN_STEPS}")
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """Her text as the front end reads it (never kept beyond one match)."""
@@ -157,6 +164,7 @@ class Reader:
 
     __slots__ = (
         "_content_keys",
+        "_content_list",
         "_vocab_by_len",
         "_synonyms",
         "_word_cache",
@@ -167,6 +175,7 @@ class Reader:
         "_known_words",
     )
     _content_keys: frozenset[str]  # keys of the content's words, function words aside
+    _content_list: tuple[str, ...]  # the same, in reading order (for state())
     _vocab_by_len: dict[tuple[str, int], list[str]]  # keys by first letter and length
     _synonyms: dict[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]]
     _word_cache: dict[str, tuple[str, ...]]  # "lang:word" of the content -> its keys
@@ -199,12 +208,45 @@ class Reader:
                 for key in token:
                     labels_with[key].add(label)
         n = max(len(labels), 1)
-        self._stop = frozenset(
+        stop = frozenset(
             key
             for key, found in labels_with.items()
             if n >= STOP_MIN_STEPS and len(found) / n > STOP_SHARE
         )
-        content = [key for key in labels_with if key not in self._stop]  # in reading order
+        self._finish(stop, [key for key in labels_with if key not in stop])  # reading order
+        return self
+
+    # A reader's state is the content's words and their keys only (nothing she typed): it
+    # is saved with the trained models, so a start with cached models reads no phrase.
+    _SEP = "\x1f"
+
+    def state(self) -> dict[str, tuple[str, ...]]:
+        """What from_state needs to rebuild this reader, as tuples of strings."""
+        sep = self._SEP
+        return {
+            "words": tuple(sep.join((word, *keys)) for word, keys in self._word_cache.items()),
+            "stop": tuple(sorted(self._stop)),
+            "content": tuple(self._content_list),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Iterable[str]]) -> Reader:
+        """The reader that state() described, without reading the phrases again."""
+        morphology.warm()  # her new words are stemmed from the first question on
+        self = object.__new__(cls)
+        self._synonyms = _synonym_table()
+        self._known_words = {}
+        self._word_cache = {}
+        for row in state["words"]:
+            word, *keys = row.split(cls._SEP)
+            self._word_cache[word] = tuple(keys)
+        self._finish(frozenset(state["stop"]), list(state["content"]))
+        return self
+
+    def _finish(self, stop: frozenset[str], content: list[str]) -> None:
+        """Everything else the reader keeps, from its words, function words and content keys."""
+        self._stop = stop
+        self._content_list = tuple(content)
         self._content_keys = frozenset(content)
         by_len: dict[tuple[str, int], list[str]] = defaultdict(list)
         for key in content:
@@ -229,7 +271,6 @@ class Reader:
                 for key in keys
             )
         )
-        return self
 
     def read(self, text: str) -> Reading:
         """Her text (or a content phrase, for training) as tokens and skeleton lines."""
