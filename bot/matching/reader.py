@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -272,9 +273,13 @@ class Reader:
             )
         )
 
-    def read(self, text: str) -> Reading:
-        """Her text (or a content phrase, for training) as tokens and skeleton lines."""
-        tokens, unknown, lines = self._read_query(text)
+    def read(self, text: str, memo: dict[str, Any] | None = None) -> Reading:
+        """Her text (or a content phrase, for training) as tokens and skeleton lines.
+
+        ``memo``: words already read in this message (the whole message, then each of its
+        sentences, read the same words). It belongs to one message and dies with it.
+        """
+        tokens, unknown, lines = self._read_query(text, {} if memo is None else memo)
         return Reading(tuple(tokens[:MAX_QUERY_TOKENS]), unknown, tuple(dict.fromkeys(lines)))
 
     # -- reading ---------------------------------------------------------------------
@@ -315,6 +320,49 @@ class Reader:
 
     def _known(self, keys: Iterable[str]) -> Token:
         return {k: 1.0 for k in keys if k in self._lexicon}
+
+    def _chunk_tokens(self, chunk_words: list[str],
+                      layout_words: list[str] | None) -> tuple[list[Token], int]:
+        """One typed chunk's tokens and its number of unknown words."""
+        tokens: list[Token] = []
+        unknown = 0
+        # (word, its keys, the keys the index knows); layout slips replace the chunk
+        read: list[tuple[str, tuple[str, ...], Token]] = []
+        for word in chunk_words:
+            if not _is_stop(word):
+                keys = self._keys(word)
+                read.append((word, keys, self._known(keys)))
+        misses = sum(1 for _, _, known in read if not known)
+        if misses and layout_words:
+            slipped = []
+            for word in layout_words:
+                if not _is_stop(word):
+                    keys = self._keys(word)
+                    slipped.append((word, keys, self._known(keys)))
+            if sum(1 for *_, known in slipped if known) > len(read) - misses:
+                read = slipped
+            elif len(slipped) == len(read):
+                # neither reading is known: let the near-miss search try both
+                read = [
+                    (word, keys + other_keys, known)
+                    for (word, keys, known), (_, other_keys, _) in zip(
+                        read, slipped, strict=True
+                    )
+                ]
+        for word, keys, known in read:
+            if known:
+                tokens.append(known)
+                continue
+            split = self._split(word)
+            if split:
+                tokens.extend(split)
+                continue
+            near = self._fuzzy(word, keys) if keys else {}
+            if near:
+                tokens.append(near)
+            else:
+                unknown += 1
+        return tokens, unknown
 
     def _fuzzy(self, word: str, keys: tuple[str, ...]) -> Token:
         """Keys of the index close to this unknown word: a prefix, then edit distance."""
@@ -403,7 +451,7 @@ class Reader:
             return [chunk]
         return words_found
 
-    def _read_query(self, text: str) -> tuple[list[Token], int, list[str]]:
+    def _read_query(self, text: str, memo: dict[str, Any]) -> tuple[list[Token], int, list[str]]:
         """Her text as tokens, the number of unknown words, and the skeleton lines."""
         # Apostrophes kept for the layout reader only (the key of э/є), dropped for the rest.
         marked = [c for c in chunks(clean(text, keep_apostrophes=True)) if c.strip("'")]
@@ -412,13 +460,13 @@ class Reader:
         typed_lines: list[str] = []
         if len(pieces) != len(typed):
             # The crisis lexicon reads the text as typed too: a cut must never hide a sign.
-            _, _, typed_lines = self._read_query_cut(typed, marked)
+            _, _, typed_lines = self._read_query_cut(typed, marked, memo)
             marked = typed = pieces
-        tokens, unknown, lines = self._read_query_cut(typed, marked)
+        tokens, unknown, lines = self._read_query_cut(typed, marked, memo)
         return tokens, unknown, lines + typed_lines
 
     def _read_query_cut(
-        self, typed: list[str], marked: list[str]
+        self, typed: list[str], marked: list[str], memo: dict[str, Any]
     ) -> tuple[list[Token], int, list[str]]:
         """``_read_query`` once the text is cleaned into chunks and stuck words are cut.
 
@@ -444,42 +492,11 @@ class Reader:
                                and "j" in word else translit_line[-1])
                 if layout_words is None:
                     layout_line.append(skeleton(word.translate(_FOLD)))
-            # (word, its keys, the keys the index knows); layout slips replace the chunk
-            read: list[tuple[str, tuple[str, ...], Token]] = []
-            for word in chunk_words:
-                if not _is_stop(word):
-                    keys = self._keys(word)
-                    read.append((word, keys, self._known(keys)))
-            misses = sum(1 for _, _, known in read if not known)
-            if misses and layout_words:
-                slipped = []
-                for word in layout_words:
-                    if not _is_stop(word):
-                        keys = self._keys(word)
-                        slipped.append((word, keys, self._known(keys)))
-                if sum(1 for *_, known in slipped if known) > len(read) - misses:
-                    read = slipped
-                elif len(slipped) == len(read):
-                    # neither reading is known: let the near-miss search try both
-                    read = [
-                        (word, keys + other_keys, known)
-                        for (word, keys, known), (_, other_keys, _) in zip(
-                            read, slipped, strict=True
-                        )
-                    ]
-            for word, keys, known in read:
-                if known:
-                    tokens.append(known)
-                    continue
-                split = self._split(word)
-                if split:
-                    tokens.extend(split)
-                    continue
-                near = self._fuzzy(word, keys) if keys else {}
-                if near:
-                    tokens.append(near)
-                else:
-                    unknown += 1
+            if with_marks not in memo:
+                memo[with_marks] = self._chunk_tokens(chunk_words, layout_words)
+            found, missed = memo[with_marks]
+            tokens.extend(found)
+            unknown += missed
         return (
             _apply_synonyms(tokens, self._synonyms),
             unknown,
