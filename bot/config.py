@@ -18,8 +18,10 @@ from pathlib import Path
 from bot.errors import OptionError
 from bot.store import default_location, location_problem
 from bot.store.keys import MIN_SECRET_BYTES
+from bot.vocabulary import LANGS
 
-STAFF_LANGS = ("en", "uk", "ru")  # the catalogs' languages; English is the source
+# The catalogs' languages, English first: it is the source language staff read.
+STAFF_LANGS = tuple(sorted(LANGS, key=lambda lang: lang != "en"))
 TELEGRAM_API = "https://api.telegram.org/bot"  # python-telegram-bot's own default base_url
 _MAKE_ONE = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from bot.content.extract import BUTTON_CONTEXT
-from bot.engine.state import LANGS
 from bot.limits import ANSWER_CHARS_TARGET
+from bot.vocabulary import LANGS
 
 # Words that label or shame a woman. Matched on word starts, case-insensitively, in every
 # shipped string of every language (CONTENT.md §2).

@@ -17,8 +17,7 @@ from typing import Any, NoReturn, TextIO
 
 from bot.cli.options import add_data_option
 from bot.errors import OptionError
-
-LANGS = ("uk", "ru", "en")
+from bot.vocabulary import LANGS
 
 
 class _Parser(argparse.ArgumentParser):

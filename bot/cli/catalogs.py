@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot.cli.options import add_data_option
 from bot.content.catalogs import update
 from bot.content.world import data_root
-from bot.engine.state import LANGS
+from bot.vocabulary import LANGS
 
 DESCRIPTION = (
     "Extract every string the bot shows (flows/*.yaml and the code) and update "

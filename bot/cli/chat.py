@@ -8,12 +8,13 @@ from collections.abc import Iterator, Sequence
 
 from bot.cli.options import add_data_option, content_root, world_or_exit
 from bot.errors import OptionError
+from bot.vocabulary import LANGS
 
 
 def command(argv: Sequence[str]) -> int:
     """Talk to the bot in this terminal: no token, no network."""
     parser = argparse.ArgumentParser(prog="podruga chat", description=command.__doc__)
-    parser.add_argument("--lang", choices=("uk", "ru", "en"), default="")
+    parser.add_argument("--lang", choices=LANGS, default="")
     parser.add_argument("--country", default="", type=str.upper,
                         help="two letters, e.g. UA, RU; XX for another country")
     add_data_option(parser)

@@ -15,9 +15,7 @@ from bot.cli.options import add_data_option
 from bot.content.world import data_source
 from bot.engine.translator import Translator
 from bot.errors import OptionError
-from bot.vocabulary import NEEDS
-
-LANGS = ("uk", "ru", "en")
+from bot.vocabulary import LANGS, NEEDS
 
 
 class _Parser(argparse.ArgumentParser):

@@ -22,8 +22,8 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.content import i18n
 from bot.content.extract import flow_messages
-from bot.engine.state import LANGS
 from bot.errors import OptionError
+from bot.vocabulary import LANGS
 
 HEADER = "Podruga: translations. English is the source language."
 

@@ -35,7 +35,6 @@ from typing import Any
 
 from bot.content import yamlsrc
 from bot.content.yamlsrc import Node, NodeList
-from bot.engine.state import LANGS
 from bot.errors import C_, CN_, DataError, Issue, StaffText, shown_path
 from bot.limits import (
     ANSWER_CHARS_TARGET,
@@ -43,7 +42,8 @@ from bot.limits import (
     MAX_MESSAGE_CHARS,
     REVIEW_STALE_DAYS,
 )
-from bot.vocabulary import NEEDS
+from bot.vocabulary import ACTIONS, DECIDED_COUNTRIES, LANGS, NEEDS, OTHER_COUNTRY
+from bot.vocabulary import COUNTRIES as REGION
 
 SPECIAL_FILES = ("topics.yaml", "sources.yaml")
 # Replies to greetings and thanks: reached by typing, not by buttons, and stating no facts,
@@ -57,12 +57,8 @@ def is_conversation(topics: Iterable[str]) -> bool:
     return bool(found) and found <= CONVERSATION_TOPICS
 # Steps the engine opens by itself (commands, first contact), so no button need lead to them.
 ROOT_STEPS = ("main.menu", "main.welcome", "main.help", "main.privacy", "crisis.start")
-ACTIONS = ("exit", "forget", "human", "leave", "language", "country", "location")
-COUNTRIES = ("UA", "RU", "BY", "MD", "KZ", "KG", "TJ", "UZ", "TM", "GE", "AM", "AZ", "XX")
-# Countries where every step a woman can reach needs an explicit decision (a variant for the
-# country, hide, or same_in): in Russia OST is banned and "drug propaganda" is prosecuted,
-# so a text written for elsewhere can be false for her and put the NGO at risk.
-DECIDED_COUNTRIES = ("RU",)
+# What ``when: {country: ...}`` may name: a country of the region, or her "another country".
+COUNTRIES = (*REGION, OTHER_COUNTRY)
 # Services that do not exist in a country: a button searching for them must be hidden there.
 ABSENT_NEEDS = {"RU": frozenset({"ost"})}
 # How messages to staff name a decided country: in it, and for it.

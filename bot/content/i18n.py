@@ -33,9 +33,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
 from bot.content.extract import flow_messages
-from bot.engine.state import LANGS
 from bot.engine.translator import Translator
 from bot.errors import C_, DataError, shown_path
+from bot.vocabulary import LANGS
 
 CODE_DOMAIN = "bot"
 CHECK_DOMAIN = "check"

@@ -27,9 +27,9 @@ from bot.content import flows as flow_loader
 from bot.content import i18n
 from bot.content.flows import Flows
 from bot.content.i18n import Catalogs
-from bot.engine.state import LANGS
 from bot.engine.translator import Translator
 from bot.errors import C_, DataError, Issue, OptionError
+from bot.vocabulary import LANGS
 
 log = logging.getLogger("podruga.world")
 

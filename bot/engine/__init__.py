@@ -41,17 +41,16 @@ from bot.engine.replies import (
     Say,
     ServiceList,
 )
-from bot.engine.state import LANGS, State, Status, Waiting
+from bot.engine.state import State, Status, Waiting
 from bot.engine.translator import Translator
 from bot.limits import MAX_BUTTONS_PER_ROW, MAX_SUGGESTIONS, SERVICES_PER_PAGE
-from bot.vocabulary import NEEDS
+from bot.vocabulary import ACTIONS, COUNTRY_CHOICES, LANGS, NEEDS, OTHER_COUNTRY
 
 __all__ = ["Step", "Record", "World", "step", "start"]
 
 MENU = "main.menu"
 WELCOME = "main.welcome"
 CRISIS = "crisis.start"
-COUNTRY_CHOICES = ("UA", "RU", "BY", "MD", "KZ", "KG", "GE", "TJ", "UZ", "AM", "AZ")
 # The msgctxt of a source's short name (flows/sources.yaml, a flow's sources block).
 SOURCE_CONTEXT = "source"
 # Which flow step answers each command; the rest are actions.
@@ -202,7 +201,7 @@ class _Turn:
                 self.ask_country()
             else:
                 self.show(MENU)
-        elif kind == "country" and (arg in COUNTRY_CHOICES or arg == "XX"):
+        elif kind == "country" and (arg in COUNTRY_CHOICES or arg == OTHER_COUNTRY):
             self.state = replace(self.state, country=arg, waiting=Waiting.NOTHING,
                                  status=Status.ACTIVE)
             self.show(WELCOME if WELCOME in self.world.flows.steps else MENU)
@@ -210,8 +209,7 @@ class _Turn:
             self.ask_place(tuple(filter(None, arg.split("+"))))
         elif kind == "page" and arg.isdigit() and self.state.find_city:
             self.show_services(int(arg))
-        elif kind == "do" and arg in ("exit", "forget", "human", "leave", "language", "country",
-                                      "location"):
+        elif kind == "do" and arg in ACTIONS:
             self.do(arg)
         else:
             # A stale button from an old message, or forged data: say so kindly.
@@ -348,7 +346,7 @@ class _Turn:
         names = self.tr.locale.territories
         choices = [Choice(names.get(code, code), f"country:{code}") for code in COUNTRY_CHOICES]
         rows = [tuple(choices[i:i + 2]) for i in range(0, len(choices), 2)]
-        rows.append((Choice(self._("Another country / skip"), "country:XX"),))
+        rows.append((Choice(self._("Another country / skip"), f"country:{OTHER_COUNTRY}"),))
         rows.append(self.standard_row(menu=False))
         self.replies.append(Say(
             self._("Which country are you in? Answers about OST, rights and emergency numbers "
@@ -410,7 +408,7 @@ class _Turn:
         directory = self.world.directory
         city = directory.city(self.state.find_city) if self.state.find_city else None
         country = city.country if city else self.state.country
-        if not country or country == "XX":
+        if not country or country == OTHER_COUNTRY:
             return []
         return [self.world.render_hotline(h, self.state.lang or "en", self.tr)
                 for h in directory.hotlines(country, self.state.find_needs)]

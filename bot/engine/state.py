@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.vocabulary import LANGS
+
 SCHEMA = 1
-LANGS = ("uk", "ru", "en")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 

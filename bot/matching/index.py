@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.limits import MAX_SUGGESTIONS
 from bot.matching import model
 from bot.matching.normalise import clean
 from bot.matching.reader import Reader, Reading, reader_code
@@ -55,7 +56,6 @@ CRISIS_SHARE = 0.3
 # ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
 # sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
 CALM_SURE = 0.8
-MAX_SUGGESTIONS = 3
 # NOT_OURS declines a message only when it beats the best step by this much; a near tie
 # ("що таке ДКП і кому її варто пити?": NOT_OURS 0.41, PrEP 0.38) is answered as its band
 # says. On all tuning sets: top-3 0.943 -> 0.946, off-topic declined unchanged (0.933).

@@ -18,8 +18,9 @@ from bot.adapters.telegram.render import say_html
 from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Start, Text
 from bot.engine.replies import AskLocation, Say
-from bot.engine.state import LANGS, State
+from bot.engine.state import State
 from bot.limits import DELETE_BATCH
+from bot.vocabulary import LANGS
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.e2e

@@ -48,10 +48,10 @@ from bot.adapters.telegram.transport import READ_TIMEOUT, AiohttpRequest
 from bot.config import Settings
 from bot.content.world import WorldHolder
 from bot.engine.events import COMMANDS
-from bot.engine.state import LANGS
 from bot.engine.translator import Translator
 from bot.errors import StoreError
 from bot.store import Keyring, open_store
+from bot.vocabulary import LANGS
 
 log = logging.getLogger("podruga.telegram")
 

@@ -42,9 +42,10 @@ from bot.content.world import WorldHolder, staff_language
 from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.replies import ForgetMe, HandOver
-from bot.engine.state import LANGS, State, Status
+from bot.engine.state import State, Status
 from bot.errors import StoreError
 from bot.store import Keyring, SessionKey, Store, Tally
+from bot.vocabulary import LANGS
 
 log = logging.getLogger("podruga.telegram")
 

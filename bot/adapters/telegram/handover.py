@@ -51,11 +51,12 @@ from telegram.ext import ContextTypes
 from bot.adapters.telegram.render import Blocked, GaveUp, call, html_chunks
 from bot.engine.datetimes import back_at
 from bot.engine.replies import DeleteConversation, ForgetMe, HandOver, Reply
-from bot.engine.state import LANGS, State, Status
+from bot.engine.state import State, Status
 from bot.engine.translator import Translator
 from bot.errors import OptionError
 from bot.limits import DELETE_BATCH, MAX_MESSAGE_CHARS
 from bot.store import CaseCipher, SessionKey, Store
+from bot.vocabulary import LANGS
 
 log = logging.getLogger("podruga.handover")
 

@@ -26,10 +26,10 @@ from bot.content import yamlsrc
 from bot.content.directory.hours import EXAMPLE as HOURS_EXAMPLE
 from bot.content.directory.hours import Hours, parse_hours
 from bot.content.directory.model import Directory, Hotline, Service, Texts
-from bot.content.directory.places import COUNTRIES, LANGS, City, Gazetteer, city_key
+from bot.content.directory.places import COUNTRIES, City, Gazetteer, city_key
 from bot.errors import C_, DataError, Issue, StaffText, shown_path
 from bot.limits import VERIFIED_STALE_DAYS
-from bot.vocabulary import NEEDS
+from bot.vocabulary import LANGS, NEEDS
 
 CITIES_FILE = "cities.yaml"
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-LANGS = ("uk", "ru", "en")
+from bot.vocabulary import COUNTRIES as REGION
+
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) a typo must reach to count as that city
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius, as used by the haversine formula
 
@@ -40,7 +41,7 @@ class Country:
 
 # Bounding boxes are deliberately generous (a few tenths of a degree beyond the
 # border): they catch swapped or mistyped coordinates, not a building on the border.
-COUNTRIES: dict[str, Country] = {
+_OUTLINES: dict[str, Country] = {
     c.code: c
     for c in (
         Country("UA", {"uk": "Україна", "ru": "Украина", "en": "Ukraine"},
@@ -70,6 +71,9 @@ COUNTRIES: dict[str, Country] = {
                 ((35.1, 52.4, 42.8, 66.7),)),
     )
 }
+# The countries of the region (bot.vocabulary), in its order, each with its outline: a
+# code added there without an outline here stops the import with a KeyError.
+COUNTRIES: dict[str, Country] = {code: _OUTLINES[code] for code in REGION}
 
 
 @dataclass(frozen=True, slots=True)
