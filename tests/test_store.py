@@ -23,7 +23,6 @@ from bot.engine.state import State
 from bot.errors import OptionError, StoreError
 from bot.store import (
     CaseCipher,
-    ConflictError,
     CounterRow,
     Keyring,
     PurgeCounts,
@@ -31,7 +30,6 @@ from bot.store import (
     Store,
     StoreUnavailable,
     Tally,
-    Versioned,
     decode_state,
     default_location,
     encode_state,
@@ -141,6 +139,11 @@ def bump(state: State | None) -> State:
     return counted((state.extra["n"] if state else 0) + 1)
 
 
+async def save(store: Store, key: SessionKey, state: State, now: datetime = NOW) -> None:
+    """Write her session whatever was there, as a turn does (``update_session``)."""
+    await store.update_session(key, lambda _stored: state, now)
+
+
 # -- keys -------------------------------------------------------------------------------
 
 
@@ -204,31 +207,15 @@ def test_the_serialiser_round_trips_a_state_as_compact_json() -> None:
 # -- sessions ---------------------------------------------------------------------------
 
 
-async def test_round_trip_and_versions(store: Store, ring: Keyring) -> None:
+async def test_round_trip(store: Store, ring: Keyring) -> None:
     key = ring.session_key(HER_ID)
     assert await store.load_session(key) is None
     state = State(lang="ru", country="KZ", pregnant=True, find_needs=("ost",), find_city="almaty")
-    assert await store.save_session(key, state, NOW) == 1
+    await save(store, key, state)
     assert await store.load_session(key) == state
-    assert await store.save_session(key, state.at("ost.start"), NOW) == 2
-    found = await store.load_versioned(key)
-    assert found is not None and found.version == 2 and found.state.step_id == "ost.start"
+    await save(store, key, state.at("ost.start"))
+    assert await store.load_session(key) == state.at("ost.start")
     assert await store.load_session(ring.session_key(HER_ID + 1)) is None
-
-
-async def test_optimistic_save_raises_conflict_when_someone_wrote_first(
-    store: Store, ring: Keyring
-) -> None:
-    key = ring.session_key(HER_ID)
-    assert await store.save_session(key, counted(1), NOW, expect=0) == 1
-    with pytest.raises(ConflictError):
-        await store.save_session(key, counted(9), NOW, expect=0)
-    assert await store.save_session(key, counted(2), NOW, expect=1) == 2
-    with pytest.raises(ConflictError):
-        await store.save_session(key, counted(9), NOW, expect=1)  # stale
-    assert await store.load_session(key) == counted(2)
-    with pytest.raises(StoreError):  # a ConflictError is a StoreError for callers that don't care
-        await store.save_session(key, counted(9), NOW, expect=7)
 
 
 async def test_update_session_creates_changes_and_deletes(store: Store, ring: Keyring) -> None:
@@ -242,16 +229,15 @@ async def test_update_session_creates_changes_and_deletes(store: Store, ring: Ke
     assert await store.update_session(key, first, NOW) == counted(1)
     assert seen == [None]
     assert await store.update_session(key, bump, NOW) == counted(2)
-    found = await store.load_versioned(key)
-    assert found is not None and found.version == 2
+    assert await store.load_session(key) == counted(2)
     assert await store.update_session(key, lambda s: None, NOW) is None
     assert await store.load_session(key) is None
 
 
 async def test_exception_inside_an_update_rolls_it_back(store: Store, ring: Keyring) -> None:
     mine, other = ring.session_key(HER_ID), ring.session_key(HER_ID + 1)
-    await store.save_session(mine, counted(1), NOW)
-    await store.save_session(other, counted(5), NOW)
+    await save(store, mine, counted(1), NOW)
+    await save(store, other, counted(5), NOW)
 
     def boom(state: State | None) -> State:
         raise RuntimeError("engine bug")
@@ -314,8 +300,7 @@ async def test_sqlite_commits_writes_that_arrive_together_in_few_transactions(
 async def test_concurrent_updates_of_one_woman_lose_none(store: Store, ring: Keyring) -> None:
     key = ring.session_key(HER_ID)
     await asyncio.gather(*(store.update_session(key, bump, NOW) for _ in range(100)))
-    found = await store.load_versioned(key)
-    assert found is not None and found.state == counted(100) and found.version == 100
+    assert await store.load_session(key) == counted(100)
 
 
 async def test_a_second_process_on_one_sqlite_file_is_refused_clearly(
@@ -327,7 +312,7 @@ async def test_a_second_process_on_one_sqlite_file_is_refused_clearly(
     try:
         with pytest.raises(StoreUnavailable, match="in use by another process"):
             await open_store(path)
-        await first.save_session(Keyring(SECRET).session_key(1), State(), NOW)  # unharmed
+        await save(first, Keyring(SECRET).session_key(1), State(), NOW)  # unharmed
     finally:
         await first.close()
     second = await open_store(path)  # free again once the first has closed
@@ -364,7 +349,7 @@ async def test_a_thousand_women_at_once(store: Store, ring: Keyring) -> None:
 
 async def test_naive_time_is_refused(store: Store, ring: Keyring) -> None:
     with pytest.raises(TypeError, match="aware"):
-        await store.save_session(ring.session_key(1), State(), datetime(2025, 1, 1))
+        await save(store, ring.session_key(1), State(), datetime(2025, 1, 1))
 
 
 # -- forget, quick exit and expiry -----------------------------------------------------
@@ -373,14 +358,14 @@ async def test_naive_time_is_refused(store: Store, ring: Keyring) -> None:
 async def test_forget_deletes_everything_about_her_only(store: Store, ring: Keyring) -> None:
     her, other = ring.session_key(HER_ID), ring.session_key(HER_ID + 1)
     for key in (her, other):
-        await store.save_session(key, counted(1), NOW)
+        await save(store, key, counted(1), NOW)
         await store.remember_messages(key, [10, 11], NOW)
     case = await store.open_case(her, b"sealed", NOW)
     assert await store.relay(case, 500, NOW)
     await store.forget(her)
     assert await store.load_session(her) is None
     assert await store.message_ids(her, NOW) == []
-    assert await store.case_for(her) is None and await store.case_link(case) is None
+    assert await store.case_for(her) is None and await store.get_case(case) is None
     assert await store.case_for_relay(500) is None
     assert await store.load_session(other) == counted(1)
     assert await store.message_ids(other, NOW) == [10, 11]
@@ -408,8 +393,8 @@ async def test_idle_sessions_are_purged_and_purge_is_idempotent(
     store: Store, ring: Keyring
 ) -> None:
     old, active = ring.session_key(1), ring.session_key(2)
-    await store.save_session(old, counted(1), NOW)
-    await store.save_session(active, counted(1), NOW)
+    await save(store, old, counted(1), NOW)
+    await save(store, active, counted(1), NOW)
     await store.update_session(active, bump, NOW + timedelta(days=10))
     assert await store.purge_expired(NOW + timedelta(days=30, seconds=-1)) == PurgeCounts()
     assert await store.purge_expired(NOW + timedelta(days=30)) == PurgeCounts(sessions=1)
@@ -426,7 +411,7 @@ async def test_purges_on_two_instances_at_once(backend: Backend, ring: Keyring) 
     first, second = await open_store(backend.location), await open_store(backend.location)
     try:
         for i in range(50):
-            await first.save_session(ring.session_key(i), counted(i), NOW)
+            await save(first, ring.session_key(i), counted(i), NOW)
             await first.remember_messages(ring.session_key(i), [1, 2], NOW)
         late = NOW + timedelta(days=31)
         results = await asyncio.gather(
@@ -443,14 +428,18 @@ async def test_purges_on_two_instances_at_once(backend: Backend, ring: Keyring) 
 # -- counters -------------------------------------------------------------------------
 
 
-async def test_counters_aggregate_by_day_topic_language_country(store: Store) -> None:
+async def test_counters_aggregate_by_day_topic_language_country(
+    store: Store, ring: Keyring
+) -> None:
+    her = ring.session_key(HER_ID)
     day, next_day = date(2025, 3, 8), date(2025, 3, 9)
-    for _ in range(3):
-        await store.count(day, "ost", "uk", "UA", answered=True)
-    await store.count(day, None, "uk", "UA", answered=False)
-    await store.count(day, None, "uk", "UA", answered=False)
-    await store.count(day, "ost", "uk", "UA", answered=False)
-    await store.count(next_day, "pregnancy", "ru", "", answered=True)
+    at_noon = datetime(2025, 3, 8, 12, tzinfo=UTC)
+    await store.record_turn(her, at_noon, tallies=[Tally("ost", "uk", "UA", True)] * 3)
+    for _ in range(2):
+        await store.record_turn(her, at_noon, tallies=[Tally(None, "uk", "UA", False)])
+    await store.record_turn(her, at_noon, tallies=[Tally("ost", "uk", "UA", False)])
+    await store.record_turn(her, at_noon + timedelta(days=1),
+                            tallies=[Tally("pregnancy", "ru", "", True)])
     assert await store.stats(day) == [
         CounterRow(day, "", "uk", "UA", questions=2, unanswered=2),
         CounterRow(day, "ost", "uk", "UA", questions=4, unanswered=1),
@@ -466,7 +455,7 @@ async def test_record_turn_writes_ids_session_and_counters_together(
     store: Store, ring: Keyring
 ) -> None:
     her, other = ring.session_key(HER_ID), ring.session_key(HER_ID + 1)
-    await store.save_session(her, counted(1), NOW)
+    await save(store, her, counted(1), NOW)
     await store.record_turn(
         her,
         NOW,
@@ -478,7 +467,7 @@ async def test_record_turn_writes_ids_session_and_counters_together(
     await store.record_turn(other, NOW)  # nothing to do is not an error
     assert await store.message_ids(her, NOW) == [5, 7]
     assert await store.message_ids(other, NOW) == []
-    assert await store.load_versioned(her) == Versioned(counted(2), 2)
+    assert await store.load_session(her) == counted(2)
     assert await store.load_session(other) is None  # counters alone write nothing of hers
     assert await store.stats(NOW.date()) == [
         CounterRow(NOW.date(), "", "uk", "UA", questions=2, unanswered=2),
@@ -491,7 +480,7 @@ async def test_record_turn_writes_ids_session_and_counters_together(
 
 async def test_record_turn_is_all_or_nothing(store: Store, ring: Keyring) -> None:
     key = ring.session_key(HER_ID)
-    await store.save_session(key, counted(1), NOW)
+    await save(store, key, counted(1), NOW)
 
     def boom(state: State | None) -> State:
         raise RuntimeError("engine bug")
@@ -510,14 +499,14 @@ async def test_record_turn_is_all_or_nothing(store: Store, ring: Keyring) -> Non
         await store.record_turn(key, NOW, message_ids=[9], tallies=[nameless], update=bump)
     assert await store.message_ids(key, NOW) == []
     assert await store.stats(NOW.date()) == []
-    assert await store.load_versioned(key) == Versioned(counted(1), 1)
+    assert await store.load_session(key) == counted(1)
     await store.record_turn(key, NOW, message_ids=[9], update=bump)  # the store still works
     assert await store.load_session(key) == counted(2)
 
 
 async def test_turns_of_many_women_at_once_lose_no_count(store: Store, ring: Keyring) -> None:
     keys = [ring.session_key(i) for i in range(200)]
-    await asyncio.gather(*(store.save_session(k, counted(0), NOW) for k in keys))
+    await asyncio.gather(*(save(store, k, counted(0)) for k in keys))
     await asyncio.gather(
         *(
             store.record_turn(
@@ -543,18 +532,16 @@ async def test_case_link_is_sealed_and_destroyed_on_close(store: Store, ring: Ke
     assert number.startswith("K-") and number[2:].isdigit() and len(number) == 6
     assert await store.case_for(key) == number
     assert await store.open_case(key, sealed, NOW + timedelta(hours=1)) == number
-    link = await store.case_link(number)
-    assert link == sealed and cipher.open(link) == HER_ID
-    assert await store.case_key(number) == key
     case = await store.get_case(number)
-    assert case is not None and case.opened == NOW and not case.blocked
+    assert case is not None and case.link == sealed and cipher.open(case.link) == HER_ID
+    assert case.key == key and case.opened == NOW and not case.blocked
     assert await store.set_blocked(number, True)
     assert (await store.get_case(number)).blocked  # type: ignore[union-attr]
     assert await store.relay(number, 700, NOW) and await store.relay(number, 701, NOW)
     assert await store.case_for_relay(700) == number
     assert await store.case_for_relay(999) is None
     assert await store.close_case(number)
-    assert await store.case_link(number) is None and await store.case_for(key) is None
+    assert await store.get_case(number) is None and await store.case_for(key) is None
     assert await store.case_for_relay(700) is None
     assert not await store.close_case(number)
     assert not await store.set_blocked(number, False)
@@ -592,7 +579,7 @@ async def test_a_consultants_answer_is_remembered_only_while_her_case_is_open(
 async def test_forget_may_keep_the_message_ids_for_quick_exit(store: Store, ring: Keyring) -> None:
     """/forget forgets her, but quick exit must still be able to blank the chat afterwards."""
     key = ring.session_key(HER_ID)
-    await store.save_session(key, counted(1), NOW)
+    await save(store, key, counted(1), NOW)
     await store.remember_messages(key, [7, 8], NOW)
     number = await store.open_case(key, b"sealed", NOW)
     await store.forget(key, keep_messages=True)
@@ -612,7 +599,7 @@ async def test_cases_expire_after_seven_days_and_numbers_are_unique(
     await store.relay(numbers[0], 1, NOW)
     assert await store.purge_expired(NOW + timedelta(days=7, seconds=-1)) == PurgeCounts()
     assert await store.purge_expired(NOW + timedelta(days=7)) == PurgeCounts(cases=60)
-    assert await store.case_link(numbers[0]) is None
+    assert await store.get_case(numbers[0]) is None
     assert await store.case_for_relay(1) is None
 
 
@@ -650,7 +637,7 @@ async def test_database_faults_become_one_store_error(backend: Backend, ring: Ke
     key = ring.session_key(HER_ID)
     opened = await open_store(backend.location)
     try:
-        await opened.save_session(key, counted(1), NOW)
+        await save(opened, key, counted(1), NOW)
         await backend.raw("DROP TABLE sessions", opened)
         with pytest.raises(StoreError, match="could not load a session") as caught:
             await opened.load_session(key)
@@ -672,7 +659,7 @@ async def test_a_session_that_cannot_be_read_is_a_new_one(
     opened = await open_store(backend.location)
     try:
         for stored in ('{"lang": "xx-secret"}', '{"schema": 2, "lang": "uk"}', "[1, 2"):
-            await opened.save_session(key, counted(1), NOW)
+            await save(opened, key, counted(1), NOW)
             if backend.kind == "postgres" and stored.startswith("["):
                 continue  # PostgreSQL's jsonb refuses what is not JSON at all
             cast = "::jsonb" if backend.kind == "postgres" else ""
@@ -702,7 +689,7 @@ async def test_a_corrupt_sqlite_file_is_a_clear_error_at_open(tmp_path: Path) ->
     store = await open_store(damaged)
     ring = Keyring(SECRET)
     for i in range(300):
-        await store.save_session(ring.session_key(i), counted(i), NOW)
+        await save(store, ring.session_key(i), counted(i), NOW)
     await store.close()
     data = bytearray(damaged.read_bytes())
     data[4096 * 2 : 4096 * 4] = b"\xff" * 8192  # wreck two pages, keep the header
@@ -729,7 +716,7 @@ async def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "podruga.sqlite3"
     store = await open_store(path)
     try:
-        await store.save_session(Keyring(SECRET).session_key(1), State(), NOW)
+        await save(store, Keyring(SECRET).session_key(1), State(), NOW)
         assert path.stat().st_mode & 0o777 == 0o600
         assert path.parent.stat().st_mode & 0o777 == 0o700
         # Exclusive locking: no memory-mapped -shm file that could SIGBUS the process.
@@ -780,8 +767,8 @@ _CRASH = textwrap.dedent(
     async def main(location, where):
         store = await open_store(location)
         ring = Keyring(b"s" * 32)
-        await store.save_session(ring.session_key(2), State(extra={"n": 7}), NOW)
-        await store.save_session(ring.session_key(1), State(extra={"n": 1}), NOW)
+        await store.update_session(ring.session_key(2), lambda s: State(extra={"n": 7}), NOW)
+        await store.update_session(ring.session_key(1), lambda s: State(extra={"n": 1}), NOW)
         if where == "commit":  # after the row is written, as COMMIT starts
             await store._writer.set_trace_callback(lambda sql: sql == "COMMIT" and die())
             await store.update_session(ring.session_key(1), lambda s: State(extra={"n": 2}), NOW)
@@ -851,9 +838,9 @@ async def test_privacy_audit_no_user_id_in_the_database_or_logs(
         await store.remember_messages(her, [1, 2, 3, 4], NOW)
         number = await store.open_case(her, cipher.seal(HER_ID), NOW)
         await store.relay(number, 42, NOW)
-        await store.count(NOW.date(), "ost", "uk", "UA", answered=True)
+        await store.record_turn(her, NOW, tallies=[Tally("ost", "uk", "UA", True)])
         for other in range(HER_ID - 5, HER_ID):
-            await store.save_session(ring.session_key(other), State(lang="ru"), NOW)
+            await save(store, ring.session_key(other), State(lang="ru"), NOW)
         await store.purge_expired(NOW)
         dump = await backend.dump()
     finally:
@@ -878,8 +865,8 @@ async def test_forgotten_rows_leave_no_trace_in_the_sqlite_file(tmp_path: Path) 
     sealed = cipher.seal(HER_ID)
     try:
         for i in range(20):  # neighbours on the same pages
-            await store.save_session(ring.session_key(i), counted(i), NOW)
-        await store.save_session(her, State(lang="uk", country="MD", find_city="chisinau"), NOW)
+            await save(store, ring.session_key(i), counted(i), NOW)
+        await save(store, her, State(lang="uk", country="MD", find_city="chisinau"), NOW)
         await store.remember_messages(her, [5, 6], NOW)
         other_case = await store.open_case(ring.session_key(1), cipher.seal(1), NOW)
         await store.open_case(her, sealed, NOW)

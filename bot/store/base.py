@@ -12,8 +12,6 @@ Concurrent updates of one woman go through ``update_session``: it reads, applies
 a pure function and writes in one transaction that holds a lock on her row
 (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE`` behind one
 writer), so no update is lost and a failure half-way leaves the old row.
-``save_session(expect=version)`` is the optimistic alternative: it raises
-``ConflictError`` when someone else wrote first.
 
 Every database fault is turned into ``StoreError`` once, here in the store, with
 a message that holds no key, id or state.
@@ -49,20 +47,12 @@ Update = Callable[[State | None], State | None]
 
 
 class ConflictError(StoreError):
-    """Someone else saved her session first (optimistic version check); load and retry."""
+    """Her session kept changing under concurrent updates, retry after retry."""
 
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached right now (server down, file locked by another
     process): trying again later may help, unlike a damaged or newer database."""
-
-
-@dataclass(frozen=True, slots=True)
-class Versioned:
-    """A stored session and the version it had when read."""
-
-    state: State
-    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,25 +187,9 @@ class Store(abc.ABC):
         """The migration the database is at."""
 
     # -- sessions -----------------------------------------------------------------
+    @abc.abstractmethod
     async def load_session(self, key: SessionKey) -> State | None:
         """Her session, or None if she has none (new, forgotten or expired)."""
-        found = await self.load_versioned(key)
-        return found.state if found else None
-
-    @abc.abstractmethod
-    async def load_versioned(self, key: SessionKey) -> Versioned | None:
-        """Her session with its version, for an optimistic ``save_session(expect=...)``."""
-
-    @abc.abstractmethod
-    async def save_session(
-        self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
-    ) -> int:
-        """Write her session and return its new version.
-
-        ``expect=None`` writes whatever is there; ``expect=0`` only if she has no
-        session; ``expect=n`` only if the stored version is still ``n``, else
-        ``ConflictError``.
-        """
 
     @abc.abstractmethod
     async def update_session(self, key: SessionKey, fn: Update, now: datetime) -> State | None:
@@ -250,8 +224,8 @@ class Store(abc.ABC):
 
         Notes ``message_ids`` as ``remember_messages`` does, applies ``update`` to her
         session as ``update_session`` does (an exception from it propagates unchanged
-        and nothing at all is written), and adds each tally to ``now``'s day as
-        ``count`` does. One write instead of three or four per turn.
+        and nothing at all is written), and adds each tally to the counters of
+        ``now``'s day. One write instead of three or four per turn.
         """
 
     # -- quick exit -----------------------------------------------------------------
@@ -292,12 +266,6 @@ class Store(abc.ABC):
 
     # -- counters -------------------------------------------------------------------
     @abc.abstractmethod
-    async def count(
-        self, day: date, topic: str | None, lang: str, country: str, answered: bool
-    ) -> None:
-        """Add one question to the day's counter (``answered=False`` also counts it unanswered)."""
-
-    @abc.abstractmethod
     async def stats(self, since: date) -> list[CounterRow]:
         """Counters from ``since`` on, ordered by day, topic, language, country."""
 
@@ -312,16 +280,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_case(self, number: str) -> Case | None:
         """The open case with this number, or None."""
-
-    async def case_link(self, number: str) -> bytes | None:
-        """The sealed chat link of an open case, or None once it is closed or expired."""
-        case = await self.get_case(number)
-        return case.link if case else None
-
-    async def case_key(self, number: str) -> SessionKey | None:
-        """Her session key for an open case, so staff replies can update her session."""
-        case = await self.get_case(number)
-        return case.key if case else None
 
     @abc.abstractmethod
     async def case_for(self, key: SessionKey) -> str | None:

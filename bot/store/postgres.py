@@ -33,7 +33,6 @@ from .base import (
     StoreUnavailable,
     Tally,
     Update,
-    Versioned,
     encode_state,
     fresh_number,
     message_id,
@@ -234,29 +233,12 @@ class PostgresStore(Store):
                 await pool.release(conn)
 
     # -- sessions -------------------------------------------------------------------
-    async def load_versioned(self, key: SessionKey) -> Versioned | None:
+    async def load_session(self, key: SessionKey) -> State | None:
         with _faults("load a session"):
             row = await self._live().fetchrow(
-                "SELECT state::text, version FROM sessions WHERE key = $1", key.hex
+                "SELECT state::text FROM sessions WHERE key = $1", key.hex
             )
-        state = read_state(row[0]) if row else None
-        return Versioned(state, int(row[1])) if state is not None and row else None
-
-    async def save_session(
-        self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
-    ) -> int:
-        params = (key.hex, encode_state(state), seconds(now))
-        pool = self._live()
-        with _faults("save a session"):
-            if expect is None:
-                version = await pool.fetchval(_UPSERT, *params)
-            elif expect == 0:
-                version = await pool.fetchval(_INSERT_NEW, *params)
-            else:
-                version = await pool.fetchval(_UPDATE_IF, *params, expect)
-        if version is None:
-            raise ConflictError("her session was changed by another update: load it again")
-        return int(version)
+        return read_state(row[0]) if row else None
 
     async def update_session(self, key: SessionKey, fn: Update, now: datetime) -> State | None:
         when = seconds(now)
@@ -370,14 +352,6 @@ class PostgresStore(Store):
         return PurgeCounts(*counts)
 
     # -- counters -------------------------------------------------------------------
-    async def count(
-        self, day: date, topic: str | None, lang: str, country: str, answered: bool
-    ) -> None:
-        with _faults("count a question"):
-            await self._live().execute(
-                _COUNT, *_counter_rows(day, [Tally(topic, lang, country, answered)])[0]
-            )
-
     async def stats(self, since: date) -> list[CounterRow]:
         with _faults("read the counters"):
             rows = await self._live().fetch(
@@ -468,18 +442,10 @@ class PostgresStore(Store):
         return str(number) if number is not None else None
 
 
-_UPSERT = (
-    "INSERT INTO sessions (key, state, version, touched) VALUES ($1, $2::jsonb, 1, $3) "
-    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, version = sessions.version + 1, "
-    "touched = excluded.touched RETURNING version"
-)
+# The version column counts writes; nothing reads it any more, but the schema keeps it.
 _INSERT_NEW = (
     "INSERT INTO sessions (key, state, version, touched) VALUES ($1, $2::jsonb, 1, $3) "
     "ON CONFLICT (key) DO NOTHING RETURNING version"
-)
-_UPDATE_IF = (
-    "UPDATE sessions SET state = $2::jsonb, touched = $3, version = version + 1 "
-    "WHERE key = $1 AND version = $4 RETURNING version"
 )
 # The same table order as _PURGE, so forget and purge never wait on each other in a cycle.
 _REMEMBER = "INSERT INTO messages (key, message_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"

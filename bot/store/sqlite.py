@@ -45,14 +45,12 @@ from .base import (
     MESSAGE_TTL,
     SESSION_TTL,
     Case,
-    ConflictError,
     CounterRow,
     PurgeCounts,
     Store,
     StoreUnavailable,
     Tally,
     Update,
-    Versioned,
     encode_state,
     faults,
     fresh_number,
@@ -312,31 +310,12 @@ class SqliteStore(Store):
                 await db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- sessions -------------------------------------------------------------------
-    async def load_versioned(self, key: SessionKey) -> Versioned | None:
+    async def load_session(self, key: SessionKey) -> State | None:
         async with self._reading("load a session") as db:
             rows = list(
-                await db.execute_fetchall(
-                    "SELECT state, version FROM sessions WHERE key = ?", (key.hex,)
-                )
+                await db.execute_fetchall("SELECT state FROM sessions WHERE key = ?", (key.hex,))
             )
-        state = read_state(rows[0][0]) if rows else None
-        return Versioned(state, int(rows[0][1])) if state is not None else None
-
-    async def save_session(
-        self, key: SessionKey, state: State, now: datetime, *, expect: int | None = None
-    ) -> int:
-        params = (key.hex, encode_state(state), seconds(now))
-        args: tuple[object, ...]
-        if expect is None:
-            sql, args = _UPSERT, params
-        elif expect == 0:
-            sql, args = _INSERT_NEW, params
-        else:
-            sql, args = _UPDATE_IF, (*params[1:], key.hex, expect)
-        found = await self._write("save a session", lambda conn: conn.execute(sql, args).fetchall())
-        if not found:
-            raise ConflictError("her session was changed by another update: load it again")
-        return int(found[0][0])
+        return read_state(rows[0][0]) if rows else None
 
     async def update_session(self, key: SessionKey, fn: Update, now: datetime) -> State | None:
         when = seconds(now)
@@ -435,12 +414,6 @@ class SqliteStore(Store):
         return result
 
     # -- counters -------------------------------------------------------------------
-    async def count(
-        self, day: date, topic: str | None, lang: str, country: str, answered: bool
-    ) -> None:
-        row = _counter_rows(day, [Tally(topic, lang, country, answered)])[0]
-        await self._write("count a question", lambda conn: conn.execute(_COUNT, row))
-
     async def stats(self, since: date) -> list[CounterRow]:
         async with self._reading("read the counters") as db:
             rows = await db.execute_fetchall(
@@ -554,19 +527,11 @@ class SqliteStore(Store):
         return str(rows[0][0]) if rows else None
 
 
+# The version column counts writes; nothing reads it any more, but the schema keeps it.
 _UPSERT = (
     "INSERT INTO sessions (key, state, version, touched) VALUES (?, ?, 1, ?) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, version = sessions.version + 1, "
-    "touched = excluded.touched RETURNING version"
-)
-_UPSERT_PLAIN = _UPSERT.removesuffix(" RETURNING version")
-_INSERT_NEW = (
-    "INSERT INTO sessions (key, state, version, touched) VALUES (?, ?, 1, ?) "
-    "ON CONFLICT (key) DO NOTHING RETURNING version"
-)
-_UPDATE_IF = (
-    "UPDATE sessions SET state = ?, touched = ?, version = version + 1 "
-    "WHERE key = ? AND version = ? RETURNING version"
+    "touched = excluded.touched"
 )
 _REMEMBER = "INSERT INTO messages (key, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 _REMEMBER_FOR_CASE = (
@@ -625,7 +590,7 @@ def _apply(conn: sqlite3.Connection, key: SessionKey, fn: Update, when: int) -> 
     if new is None:
         conn.execute("DELETE FROM sessions WHERE key = ?", (key.hex,))
     else:
-        conn.execute(_UPSERT_PLAIN, (key.hex, encode_state(new), when))
+        conn.execute(_UPSERT, (key.hex, encode_state(new), when))
     return new
 
 

@@ -127,7 +127,8 @@ async def test_a_session_that_does_not_decode_is_a_new_one(api: FakeBotApi, bot:
     key = bot.key(her.id)
 
     async def spoil() -> None:  # a newer Podruga wrote it, before a rollback
-        await bot.store.save_session(key, State(lang="uk", country="UA"), datetime.now(UTC))
+        await bot.store.update_session(key, lambda _stored: State(lang="uk", country="UA"),
+                                       datetime.now(UTC))
         await bot.store._live().execute(  # type: ignore[attr-defined]
             """UPDATE sessions SET state = '{"schema": 2, "lang": "uk"}'""")
 
