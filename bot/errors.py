@@ -17,7 +17,8 @@ plural forms) are the markers ``podruga catalogs`` extracts into that domain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,13 @@ def shown_path(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def nearest(value: str, known: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The known name closest to ``value`` (difflib ratio at least ``cutoff``), for the
+    "did you mean" that ends an error message; None when no name is close."""
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=cutoff)
+    return close[0] if close else None
 
 
 class PodrugaError(Exception):

@@ -8,27 +8,19 @@ questions are read, matched and printed; nothing is written anywhere else.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
-from bot.cli.options import add_data_option
+from bot.cli.options import OptionParser, add_data_option
 from bot.errors import OptionError
 from bot.vocabulary import LANGS
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option as an ``OptionError`` instead of exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise OptionError(message)
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> OptionParser:
+    parser = OptionParser(
         prog="podruga ask",
         description="Match questions from standard input, one per line.",
     )

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.find import _Parser
-from bot.cli.options import add_data_option
+from bot.cli.options import OptionParser, add_data_option
 from bot.content.world import data_source
 from bot.errors import OptionError
 
@@ -32,7 +31,7 @@ def export_main(argv: list[str], out: TextIO | None = None, err: TextIO | None =
     out, err = out or sys.stdout, err or sys.stderr
     if argv and argv[0] == "export":
         argv = argv[1:]
-    parser = _Parser(prog="podruga directory export",
+    parser = OptionParser(prog="podruga directory export",
                      description="Write the directory as HSDS 3 JSON tables.")
     parser.add_argument("--hsds", required=True, metavar="DIR", help="folder to write into")
     add_data_option(parser)

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
-from bot.cli.options import add_data_option
+from bot.cli.options import OptionParser, add_data_option
 from bot.content.world import data_source
 from bot.engine.translator import Translator
-from bot.errors import OptionError
+from bot.errors import OptionError, nearest
 from bot.vocabulary import LANGS, NEEDS
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser that raises ``OptionError`` instead of exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise OptionError(message)
 
 
 def _needs(values: list[str]) -> list[str]:
@@ -31,8 +22,8 @@ def _needs(values: list[str]) -> list[str]:
     for value in values:
         for need in filter(None, value.replace(",", "+").split("+")):
             if need not in NEEDS:
-                close = difflib.get_close_matches(need, list(NEEDS), n=1)
-                hint = f": did you mean {close[0]!r}?" if close else \
+                close = nearest(need, NEEDS)
+                hint = f": did you mean {close!r}?" if close else \
                     f"; known needs: {', '.join(NEEDS)}"
                 raise OptionError(f"unknown need {need!r}{hint}")
             needs.append(need)
@@ -63,7 +54,7 @@ def _translator(root: Path, lang: str) -> Translator:
 
 
 def _find(argv: list[str], out: TextIO, err: TextIO) -> int:
-    parser = _Parser(prog="podruga find", description="Find services by city or location.")
+    parser = OptionParser(prog="podruga find", description="Find services by city or location.")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--city", help="a city in any language or spelling")
     where.add_argument("--near", help="a location as LAT,LON")

@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from bot.content.world import DATA_ENV, World, data_root, data_source, load_world
-from bot.errors import C_, StaffText
+from bot.errors import C_, OptionError, StaffText
 
 DATA_HELP = (f"content folder with flows/, locales/, directory/ (default: ${DATA_ENV}, "
              "else the content shipped with the program)")
+
+
+class OptionParser(argparse.ArgumentParser):
+    """argparse that reports a bad option as an ``OptionError`` instead of exiting, so the
+    command (or ``main``) says it in one line and returns 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise OptionError(message)
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:

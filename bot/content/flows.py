@@ -25,7 +25,6 @@ needs a variant ``when: {country: RU}``, ``hide: [RU]``, or ``same_in: [RU]``
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,7 @@ from typing import Any
 
 from bot.content import yamlsrc
 from bot.content.yamlsrc import Node, NodeList
-from bot.errors import C_, CN_, DataError, Issue, StaffText, shown_path
+from bot.errors import C_, CN_, DataError, Issue, StaffText, nearest, shown_path
 from bot.limits import (
     ANSWER_CHARS_TARGET,
     MAX_BUTTON_LABEL_CHARS,
@@ -249,8 +248,8 @@ def _hidden_payloads(steps: Mapping[str, StepDef]) -> dict[str, dict[str, str]]:
 
 
 def _hint(value: str, choices: Iterable[str]) -> StaffText | str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
-    return C_("; did you mean '{name}'?", name=close[0]) if close else ""
+    close = nearest(value, choices, cutoff=0.5)
+    return C_("; did you mean '{name}'?", name=close) if close else ""
 
 
 def _step_where(step_id: str) -> StaffText:

@@ -10,7 +10,6 @@ Soft problems (entries not checked by staff, or checked too long ago) are
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,7 +26,7 @@ from bot.content.directory.hours import EXAMPLE as HOURS_EXAMPLE
 from bot.content.directory.hours import Hours, parse_hours
 from bot.content.directory.model import Directory, Hotline, Service, Texts
 from bot.content.directory.places import COUNTRIES, City, Gazetteer, city_key
-from bot.errors import C_, DataError, Issue, StaffText, shown_path
+from bot.errors import C_, DataError, Issue, StaffText, nearest, shown_path
 from bot.limits import VERIFIED_STALE_DAYS
 from bot.vocabulary import LANGS, NEEDS
 
@@ -58,8 +57,8 @@ PHONE_EXAMPLE = "+380 44 123 45 67"
 
 
 def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> StaffText | str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return C_(": did you mean '{name}'?", name=close[0]) if close else ""
+    close = nearest(word, choices)
+    return C_(": did you mean '{name}'?", name=close) if close else ""
 
 
 def _no_text(key: str, lang: str) -> StaffText:
