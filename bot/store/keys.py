@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from typing import NoReturn
 
@@ -68,18 +67,6 @@ def _restore(digest: str) -> SessionKey:
     return SessionKey(digest, _mint=_MINT)
 
 
-def _secret_from_env(name: str, what: str) -> bytes:
-    value = os.environ.get(name, "")
-    if not value:
-        raise OptionError(f"{name} is not set: it is the {what}; {_MAKE_ONE}")
-    raw = value.encode("utf-8")
-    if len(raw) < MIN_SECRET_BYTES:
-        raise OptionError(
-            f"{name} is {len(raw)} bytes long, it must be at least {MIN_SECRET_BYTES}; {_MAKE_ONE}"
-        )
-    return raw
-
-
 class Keyring:
     """Turns Telegram user ids into session keys with HMAC-SHA256 and a secret."""
 
@@ -96,13 +83,8 @@ class Keyring:
         self._secret = secret
 
     @classmethod
-    def from_env(cls) -> Keyring:
-        """Read ``PODRUGA_SECRET``; refuse a missing or short one and say how to make one."""
-        return cls(_secret_from_env("PODRUGA_SECRET", "key that hides user ids"))
-
-    @classmethod
     def throwaway(cls) -> Keyring:
-        """A random keyring for ``podruga chat``: its keys mean nothing after the process ends."""
+        """A random keyring (bench/store_bench.py): its keys mean nothing after the process ends."""
         return cls(secrets.token_bytes(MIN_SECRET_BYTES))
 
     def session_key(self, user_id: int) -> SessionKey:
@@ -134,16 +116,6 @@ class CaseCipher:
             )
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_CASE_INFO)
         self._aead = AESGCM(derived.derive(key))
-
-    @classmethod
-    def from_env(cls) -> CaseCipher:
-        """Read ``PODRUGA_CASE_KEY``; refuse a missing or short one and say how to make one."""
-        return cls(_secret_from_env("PODRUGA_CASE_KEY", "key that seals a hand-over chat link"))
-
-    @classmethod
-    def throwaway(cls) -> CaseCipher:
-        """A random cipher for ``podruga chat`` and tests."""
-        return cls(secrets.token_bytes(MIN_SECRET_BYTES))
 
     def seal(self, chat_id: int) -> bytes:
         """Encrypt a chat id; the result is nonce + ciphertext + tag, different every call."""
