@@ -20,7 +20,7 @@ from bot.cli.directory import export_main
 from bot.cli.find import find_main
 from bot.content.directory import Found, load, render_card, render_hotline
 from bot.content.directory.hours import is_open, parse_hours
-from bot.content.directory.places import haversine_km
+from bot.engine.geo import haversine_km
 from bot.vocabulary import NEEDS
 
 ROOT = Path(__file__).resolve().parent.parent

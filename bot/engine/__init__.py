@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from babel.dates import format_date
 
-from bot.content.directory.places import haversine_km
 from bot.engine.events import Button, Command, Event, Location, Start, Text
+from bot.engine.geo import haversine_km
 from bot.engine.replies import (
     AskLocation,
     Choice,

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.content.directory.hours import Hours
-from bot.content.directory.places import COUNTRIES, City, Gazetteer, haversine_km
+from bot.content.directory.places import COUNTRIES, City, Gazetteer
+from bot.engine.geo import haversine_km
 
 Texts = dict[str, str]  # one text per language: uk, ru, en
 

@@ -13,7 +13,6 @@ Pure: no file reading here; the directory loader builds the ``Gazetteer``.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -24,7 +23,6 @@ from rapidfuzz import fuzz, process
 from bot.vocabulary import COUNTRIES as REGION
 
 FUZZY_CUTOFF = 80  # rapidfuzz ratio (0-100) a typo must reach to count as that city
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius, as used by the haversine formula
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +122,6 @@ def city_key(text: str) -> str:
     text = _DOUBLED.sub(r"\1", text)
     words = [w for w in text.split() if w not in _FILLER]
     return " ".join(words)
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two points, in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 class Gazetteer:
