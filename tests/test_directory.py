@@ -503,7 +503,7 @@ def test_find_json_near(test_dir: Path) -> None:
 def test_find_text_says_when_the_city_has_none(test_dir: Path) -> None:
     code, out, _err = run_find(["--city", "Lviv", "--need", "ost", "--dir", str(test_dir.parent)])
     assert code == 0
-    assert out.startswith("No services in Lviv yet. The nearest:\n")
+    assert out.startswith("There are no services in Lviv in my list yet. The nearest:\n\n")
     assert out.index("\nD\n") < out.index("\nA\n") < out.index("\nE\n")
 
 
@@ -511,7 +511,8 @@ def test_find_with_nothing_shows_hotlines(test_dir: Path) -> None:
     code, out, _err = run_find(["--city", "Odesa", "--need", "pep", "--dir",
                                 str(test_dir.parent)])
     assert code == 0
-    assert "No services found." in out and "Line: +380800507727" in out
+    assert out.startswith("I found no services for this search.")
+    assert "\n\nNational hotlines:\n" in out and "Line: +380800507727" in out
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from bot.cli.options import OptionParser, add_data_option
 from bot.content.world import data_source
+from bot.engine.listing import nothing_found, services_header
 from bot.engine.translator import Translator
 from bot.errors import OptionError, nearest
 from bot.vocabulary import LANGS, NEEDS
@@ -116,15 +117,16 @@ def _find(argv: list[str], out: TextIO, err: TextIO) -> int:
             record.update({need: service.has(need) for need in NEEDS})
             print(json.dumps(record, ensure_ascii=False), file=out)
         return 0
-    if city is not None and found and found[0].elsewhere:
-        print(tr.gettext("No services in {city} yet. The nearest:").format(
-            city=city.name(args.lang)), file=out)
-        print(file=out)
+    # The engine's own words around the list (bot/engine/listing.py), so staff read what
+    # she would; all the services at once, where she pages through them.
+    header = services_header(tr, city.name(args.lang) if city else "",
+                             elsewhere=bool(found) and found[0].elsewhere)
+    if header and found:  # as on her screen: nothing found is said without a header
+        print(header + "\n", file=out)
     for item in found:
         print(render_card(item, args.lang, tr, now).text, file=out)
         print(file=out)
     if not found:
-        print(tr.gettext("No services found."), file=out)
         country = city.country if city else None
         if country is None and near is not None:
             from bot.content.directory.places import COUNTRIES
@@ -132,10 +134,8 @@ def _find(argv: list[str], out: TextIO, err: TextIO) -> int:
             inside = next((c for c in COUNTRIES.values() if c.contains(*near)), None)
             country = inside.code if inside else None
         lines = directory.hotlines(country, needs) if country else []
-        if lines:
-            print(tr.gettext("National hotlines:"), file=out)
-            for line in lines:
-                print(render_hotline(line, args.lang, tr), file=out)
+        print(nothing_found(tr, [render_hotline(line, args.lang, tr) for line in lines]),
+              file=out)
     return 0
 
 

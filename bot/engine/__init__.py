@@ -31,6 +31,7 @@ from babel.dates import format_date
 
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.geo import haversine_km
+from bot.engine.listing import nothing_found, services_header
 from bot.engine.replies import (
     AskLocation,
     Choice,
@@ -371,21 +372,13 @@ class _Turn:
         found = directory.search(self.state.find_needs, city=self.state.find_city)
         city = directory.city(self.state.find_city)
         name = city.name(self.state.lang or "en") if city else ""
-        header = self._("Services in {city}:").format(city=name) if name else ""
-        if found and found[0].elsewhere:
-            header = self._("There are no services in {city} in my list yet. The nearest:").format(
-                city=name)
+        header = services_header(self.tr, name, elsewhere=bool(found) and found[0].elsewhere)
         self.render_services(found, page, header=header)
 
     def render_services(self, found: Sequence[Any], page: int, header: str) -> None:
         self.state = replace(self.state, find_page=page)
         if not found:
-            text = self._("I found no services for this search. You can remove a filter, try "
-                          "another city, or talk to a person.")
-            lines = self.hotlines()
-            if lines:
-                text += "\n\n" + self._("National hotlines:") + "\n" + "\n".join(lines)
-            self.say(text, [
+            self.say(nothing_found(self.tr, self.hotlines()), [
                 Choice(self._("🔎 Search again"), "find:"),
                 Choice(self._("💬 Talk to a person"), "do:human")])
             return
