@@ -146,8 +146,16 @@ class _Turn:
         row = []
         if menu:
             row.append(Choice(self.tr.gettext("☰ Menu"), MENU))
-        row.append(Choice(self.tr.gettext("✖ Quick exit"), "do:exit"))
+        row.append(Choice(self.exit_label(), "do:exit"))
         return tuple(row)
+
+    def exit_label(self) -> str:
+        if self.state.lang:
+            return self.tr.gettext("✖ Quick exit")
+        # Before she has chosen a language, in each of them, as the language question is.
+        names = [self.world.tr(lang).gettext("✖ Quick exit").removeprefix("✖").strip()
+                 for lang in LANGS]
+        return "✖ " + " / ".join(names)
 
     def say(self, text: str, buttons: Sequence[Choice] = (), *, menu: bool = True,
             keep: bool = False, footer: str = "", step_id: str = "") -> None:
@@ -304,7 +312,8 @@ class _Turn:
         for other in others[:MAX_SUGGESTIONS - 1]:
             rows.append((Choice(self._("Or maybe: {title}").format(
                 title=self.title_of(other)), other),))
-        rows.append(self.standard_row(menu=step_id != MENU))
+        # A screen whose own buttons open the menu needs no second menu button.
+        rows.append(self.standard_row(menu=MENU not in offered))
         self.replies.append(Say(text, tuple(rows), keep=definition.keep or definition.is_answer,
                                 footer=footer, step=step_id))
         if record and definition.is_answer:
