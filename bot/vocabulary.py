@@ -16,10 +16,10 @@ LANGS = ("uk", "ru", "en")
 COUNTRIES = ("UA", "RU", "BY", "MD", "GE", "AM", "AZ", "KZ", "KG", "TJ", "UZ", "TM")
 # Her answer "another country / skip": flows may write a variant for it too.
 OTHER_COUNTRY = "XX"
-# The countries the country question offers, in its order (two a row). TM is not among
-# them although flows carry TM variants: a woman in Turkmenistan answers "another
-# country" today. Kept as it was when the lists were merged (no behaviour change).
-COUNTRY_CHOICES = ("UA", "RU", "BY", "MD", "KZ", "KG", "GE", "TJ", "UZ", "AM", "AZ")
+# The countries the country question offers, in its order (two a row): every country of
+# COUNTRIES, so that the variants flows carry for each of them (Turkmenistan's emergency
+# numbers, say) reach her.
+COUNTRY_CHOICES = ("UA", "RU", "BY", "MD", "KZ", "KG", "GE", "TJ", "UZ", "AM", "AZ", "TM")
 # Countries where every step a woman can reach needs an explicit decision (a variant for
 # the country, hide, or same_in): in Russia OST is banned and "drug propaganda" is
 # prosecuted, so a text written for elsewhere can be false for her and put the NGO at risk.
