@@ -173,7 +173,8 @@ def test_sources_are_named_in_her_language_and_come_last(world) -> None:
     result = step(world, State(lang="ru", country="RU"), Button("ost.russia"), NOW)
     footer = [r for r in result.replies if isinstance(r, Say)][0].footer
     assert footer.startswith("Обновлено: 3 декабря 2026") and "\nИсточники: " in footer
-    assert "HealthRight-2012" not in footer and "HealthRight International" in footer
+    assert "HealthRight-2012" not in footer and "ВОЗ" in footer
+    assert "HealthRight International" not in footer  # withheld in Russia (flows/sources.yaml)
     assert "НСЗУ" not in footer and "Крым" not in footer  # the Russian text's own sources
     ua = step(world, State(lang="ru", country="UA"), Button("ost.russia"), NOW)
     assert "НСЗУ" in [r for r in ua.replies if isinstance(r, Say)][0].footer

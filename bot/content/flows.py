@@ -70,7 +70,10 @@ STEP_KEYS = (
     "hide", "same_in", "verify",
 )
 BUTTON_KEYS = ("label", "go", "hide")
-SOURCE_KEYS = ("name", "title", "url")
+SOURCE_KEYS = ("name", "title", "url", "countries", "withheld_in")
+# Her country when she has not said where she is: no national source applies, and a name
+# withheld anywhere is withheld too, since she may be in that country on a shared phone.
+UNKNOWN_COUNTRIES = frozenset({"", "XX"})
 VARIANT_KEYS = ("when", "text", "sources")
 WHEN_KEYS = ("country", "pregnant", "lang")
 SET_KEYS = ("pregnant",)
@@ -162,6 +165,16 @@ class Source:
     name: str = ""
     path: str = ""
     line: int = 0
+    # Where it applies (a national law or agency); empty: everywhere.
+    countries: frozenset[str] = frozenset()
+    # Where its name must not be shown (naming it is an offence or a risk), with the reason.
+    withheld_in: Mapping[str, str] = field(default_factory=dict)
+
+    def shown_in(self, country: str) -> bool:
+        """Whether the footer names it for a woman in ``country``."""
+        if country in self.withheld_in or (country in UNKNOWN_COUNTRIES and self.withheld_in):
+            return False
+        return not self.countries or country in self.countries
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +202,13 @@ class Flows:
     def source(self, key: str) -> Source | None:
         """A cited document, from flows/sources.yaml or any flow's own ``sources:``."""
         return self.sources.get(key)
+
+    def sources_shown(self, keys: Iterable[str], country: str) -> list[Source]:
+        """The sources among ``keys`` a footer names in ``country``: those that apply
+        there and are not withheld there (a Ukrainian law is not cited to a woman in
+        Russia; a foundation "undesirable" in Russia is not named to her)."""
+        found = (self.sources.get(key) for key in keys)
+        return [s for s in found if s is not None and s.shown_in(country)]
 
     def is_hidden(self, go: str, country: str) -> bool:
         """Whether a step (or a ``find:``/``do:`` payload) is never shown in this country."""
@@ -348,7 +368,33 @@ class _FileReader:
                            "and translated in the catalogs"), swhere)
                 continue
             found[key] = Source(key, value["title"], str(value.get("url", "")), name.strip(),
-                                self.name, node.line_of(key))
+                                self.name, node.line_of(key),
+                                frozenset(self.countries(value, "countries", swhere)),
+                                self.withheld_in(value, swhere))
+        return found
+
+    def withheld_in(self, node: Node, where: StaffText) -> dict[str, str]:
+        """``withheld_in: {RU: "the reason, in words staff understand"}``."""
+        if "withheld_in" not in node:
+            return {}
+        value = node["withheld_in"]
+        example = '{RU: "undesirable organisation in Russia since 2015"}'
+        if not isinstance(value, Node):
+            self.error(node.line_of("withheld_in"), C_(
+                "'withheld_in' must name each country with the reason the source is not "
+                "named there, like {example}", example=example), where)
+            return {}
+        found = {}
+        for country, reason in value.items():
+            if country not in COUNTRIES:
+                self.error(value.line_of(country), C_("unknown country '{country}'{hint}",
+                           country=country, hint=_hint(str(country), COUNTRIES)), where)
+            elif not isinstance(reason, str) or not reason.strip():
+                self.error(value.line_of(country), C_(
+                    "'withheld_in' must name each country with the reason the source is not "
+                    "named there, like {example}", example=example), where)
+            else:
+                found[str(country)] = reason.strip()
         return found
 
     def step(self, step_id: str, body: Any, line: int) -> StepDef | None:
@@ -669,7 +715,7 @@ def load(flows_dir: Path, today: date) -> tuple[Flows | None, list[DataError], l
     if errors:
         return None, errors, issues
     model = Flows(steps, flows, topics, sources, _hidden_payloads(steps))
-    errors += _check_countries(model)
+    errors += _check_countries(model, issues)
     if errors:
         return None, errors, issues
     return model, errors, issues
@@ -745,7 +791,7 @@ def _cross_check(
     return errors, issues
 
 
-def _check_countries(model: Flows) -> list[DataError]:
+def _check_countries(model: Flows, issues: list[Issue]) -> list[DataError]:
     """Hidden steps and, for each decided country, every step she can reach there.
 
     What she can reach in a country: the steps the bot opens by itself, every step a
@@ -792,13 +838,14 @@ def _check_countries(model: Flows) -> list[DataError]:
                     break
                 chain.append(instead)
     for country in DECIDED_COUNTRIES:
-        errors += _check_country(model, country)
+        errors += _check_country(model, country, issues)
     return errors
 
 
-def _check_country(model: Flows, country: str) -> list[DataError]:
+def _check_country(model: Flows, country: str, issues: list[Issue]) -> list[DataError]:
     """Every step reachable in ``country`` has a text decided for it; no button searches
-    for a service that does not exist there."""
+    for a service that does not exist there. Warns (in ``issues``) of an answer whose
+    footer there would name no source."""
     steps = model.steps
     in_country, for_country = COUNTRY_PHRASES.get(
         country, (C_("in {country}", country=country), C_("for {country}", country=country)))
@@ -837,6 +884,8 @@ def _check_country(model: Flows, country: str) -> list[DataError]:
                                     file=step.path, line=button.line))
     for step_id in sorted(how, key=lambda s: (steps[s].path, steps[s].line)):
         step = steps[step_id]
+        if step.is_answer and not step.is_conversation:
+            issues += _unsourced(model, step, country, in_country)
         if country in step.same_in or _decided(step, country):
             continue
         if step.is_conversation:
@@ -849,6 +898,27 @@ def _check_country(model: Flows, country: str) -> list[DataError]:
             in_country=in_country, how=how[step_id], for_country=for_country,
             when=when, country=country), _step_where(step_id)))
     return errors
+
+
+def _unsourced(model: Flows, step: StepDef, country: str, in_country: StaffText) -> list[Issue]:
+    """A warning for each text of ``step`` shown in ``country`` whose footer would name no
+    source: every source it cites is for another country or withheld there."""
+    found: list[Issue] = []
+    seen: set[int] = set()
+    for lang in LANGS:
+        for pregnant in (False, True):
+            variant = step.text_for(country, lang, pregnant)
+            keys = variant.sources or step.sources
+            if id(variant) in seen or model.sources_shown(keys, country):
+                continue
+            seen.add(id(variant))
+            found.append(Issue(step.path, variant.line if variant.sources else step.line, C_(
+                "step '{step}': a woman {in_country} can reach this answer, but none of its "
+                "sources ({keys}) is named there: each is for another country or withheld "
+                "there, so her footer says the sources are not named; cite one that holds "
+                "there, like a WHO guideline or the country's own law",
+                step=step.id.split(".", 1)[1], in_country=in_country, keys=", ".join(keys))))
+    return found
 
 
 def _decided(step: StepDef, country: str) -> bool:

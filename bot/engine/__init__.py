@@ -328,14 +328,15 @@ class _Turn:
         keys = own or definition.sources
         if not keys:
             return ""  # small talk states no facts: no sources line
+        # Only what applies in her country and may be named there (flows/sources.yaml:
+        # countries, withheld_in): no Ukrainian law in Russia, no "undesirable" foundation.
         names: list[str] = []
-        for key in keys:
-            source = self.world.flows.source(key)
-            name = self.tr.pgettext(SOURCE_CONTEXT, source.name) if source and source.name \
-                else key
+        for source in self.world.flows.sources_shown(keys, self.state.country):
+            name = self.tr.pgettext(SOURCE_CONTEXT, source.name)
             if name not in names:
                 names.append(name)
-        line = self._("Sources: {sources}").format(sources="; ".join(names))
+        line = self._("Sources: {sources}").format(sources="; ".join(names)) if names \
+            else self._("Sources are not named here for your country.")
         if definition.reviewed is None:
             return line
         date = format_date(definition.reviewed, format="long", locale=self.tr.locale)
