@@ -14,11 +14,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import OptionError
 from bot.store import default_location, location_problem
 from bot.store.keys import MIN_SECRET_BYTES
 from bot.vocabulary import LANGS
+
+if TYPE_CHECKING:
+    from bot.engine.handover import ConsultantHours
 
 # The catalogs' languages, English first: it is the source language staff read.
 STAFF_LANGS = tuple(sorted(LANGS, key=lambda lang: lang != "en"))
@@ -26,6 +30,8 @@ TELEGRAM_API = "https://api.telegram.org/bot"  # python-telegram-bot's own defau
 _MAKE_ONE = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+# "uk=Mon-Fri 10:00-18:00 Europe/Kyiv": a language (optional), a line of hours, a time zone
+_HOURS = re.compile(r"^(?:(?P<lang>[a-z]{2})\s*=\s*)?(?P<line>.+?)\s+(?P<zone>\S+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +179,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
         problems.append(f"PODRUGA_PACING must be 'telegram' (the default) or 'off', not {pacing!r}")
     hours = env.get("PODRUGA_CONSULTANT_HOURS", "").strip()
     if hours:  # checked even without a staff chat, where it has no use yet
-        from bot.adapters.telegram.handover import parse_hours
-
         try:
-            parse_hours(hours)
+            consultant_hours(hours)
         except OptionError as exc:
             problems.append(str(exc))
     db = env.get("PODRUGA_DB", "").strip()
@@ -200,3 +204,42 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_token: bool = Tr
         staff_lang=staff_lang,
         paced=pacing == "telegram",
     )
+
+
+def consultant_hours(raw: str) -> dict[str, ConsultantHours]:
+    """``PODRUGA_CONSULTANT_HOURS``: ``Mon-Fri 10:00-18:00 Europe/Kyiv``, or per language,
+    ``uk=Mon-Fri 10:00-18:00 Europe/Kyiv; ru=Mon-Sat 09:00-21:00 Europe/Moscow``.
+
+    The days and times are read as the directory's opening hours are (its day
+    names, in English, Ukrainian or Russian). The key ``*`` holds the hours for
+    every language without its own; no hours at all means consultants may
+    answer at any time.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.content.directory.hours import parse_hours
+    from bot.engine.handover import ConsultantHours
+    from bot.vocabulary import LANGS
+
+    found: dict[str, ConsultantHours] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        match = _HOURS.match(part)
+        line = parse_hours(match["line"]) if match else None
+        if match is None or line is None:
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: cannot read {part!r}; write it like "
+                              "'Mon-Fri 10:00-18:00 Europe/Kyiv' or 'uk=Mon-Fri 10:00-18:00 "
+                              "Europe/Kyiv; ru=...'")
+        lang = match["lang"] or "*"
+        if lang != "*" and lang not in LANGS:
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: unknown language {lang!r}; "
+                              f"use one of {', '.join(LANGS)}")
+        try:
+            ZoneInfo(match["zone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: unknown time zone {match['zone']!r}; "
+                              "write it like Europe/Kyiv") from None
+        if line.overnight:  # consultants' hours end the day they start
+            raise OptionError(f"PODRUGA_CONSULTANT_HOURS: in {part!r} the end comes before "
+                              "the start")
+        found[lang] = ConsultantHours(line, match["zone"])
+    return found

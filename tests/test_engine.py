@@ -13,7 +13,14 @@ import pytest
 
 from bot.engine import step
 from bot.engine.events import Button, Command, Location, Start, Text
-from bot.engine.replies import AskLocation, DeleteConversation, ForgetMe, HandOver, Say
+from bot.engine.replies import (
+    AskLocation,
+    DeleteConversation,
+    ForgetMe,
+    HandOver,
+    HandOverKind,
+    Say,
+)
 from bot.engine.state import State, Status, Waiting
 from tests.conftest import NOW
 from tests.helpers import Conversation, FakeMatch, payloads, say_texts, with_index
@@ -143,7 +150,8 @@ def test_crisis_text_wins_over_everything(world) -> None:
     in_case = State(lang="en", country="UA", status=Status.HANDOVER, case="K-1")
     result = step(w, in_case, Text("she is not breathing"), NOW)
     assert result.state.step_id == "crisis.overdose"
-    assert any(isinstance(r, HandOver) and r.kind == "relay" for r in result.replies)
+    assert [r.kind for r in result.replies if isinstance(r, HandOver)] \
+        == [HandOverKind.TO_CONSULTANT]
 
 
 def test_confident_match_answers_with_sources_footer(world) -> None:
@@ -254,7 +262,8 @@ def test_handover_open_relay_and_leave(world) -> None:
     assert chat.state.status is Status.HANDOVER
     assert any(isinstance(r, HandOver) and r.kind == "open" for r in opened.replies)
     relayed = chat.text("мені потрібна допомога")
-    assert [r.kind for r in relayed.replies if isinstance(r, HandOver)] == ["relay"]
+    assert [r.kind for r in relayed.replies if isinstance(r, HandOver)] \
+        == [HandOverKind.TO_CONSULTANT]
     left = chat.tap("do:leave")
     assert chat.state.status is Status.ACTIVE
     assert any(isinstance(r, HandOver) and r.kind == "close" for r in left.replies)

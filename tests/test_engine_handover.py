@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.directory.hours import parse_hours
+from bot.content.directory.hours import parse_hours
 from bot.engine import handover
 from bot.engine.events import Button, Command, Event, Start, Text
 from bot.engine.handover import (

@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.engine.state import State
+from bot.engine.state import State, View
 from bot.errors import OptionError, StoreError
 from bot.store import (
     CaseCipher,
@@ -132,11 +132,11 @@ def ring() -> Keyring:
 
 
 def counted(n: int) -> State:
-    return State(lang="uk", country="UA", extra={"n": n})
+    return State(lang="uk", country="UA", find_page=n)
 
 
 def bump(state: State | None) -> State:
-    return counted((state.extra["n"] if state else 0) + 1)
+    return counted((state.find_page if state else 0) + 1)
 
 
 async def save(store: Store, key: SessionKey, state: State, now: datetime = NOW) -> None:
@@ -349,12 +349,12 @@ async def test_forget_deletes_everything_about_her_only(store: Store, ring: Keyr
         await save(store, key, counted(1), NOW)
         await store.remember_messages(key, [10, 11], NOW)
     case = await store.open_case(her, b"sealed", NOW)
-    assert await store.relay(case, 500, NOW)
+    assert await store.note_staff_message(case, 500, NOW)
     await store.forget(her)
     assert await store.load_session(her) is None
     assert await store.message_ids(her, NOW) == []
     assert await store.case_for(her) is None and await store.get_case(case) is None
-    assert await store.case_for_relay(500) is None
+    assert await store.case_of_staff_message(500) is None
     assert await store.load_session(other) == counted(1)
     assert await store.message_ids(other, NOW) == [10, 11]
     await store.forget(her)  # twice is fine
@@ -525,15 +525,16 @@ async def test_case_link_is_sealed_and_destroyed_on_close(store: Store, ring: Ke
     assert case.key == key and case.opened == NOW and not case.blocked
     assert await store.set_blocked(number, True)
     assert (await store.get_case(number)).blocked  # type: ignore[union-attr]
-    assert await store.relay(number, 700, NOW) and await store.relay(number, 701, NOW)
-    assert await store.case_for_relay(700) == number
-    assert await store.case_for_relay(999) is None
+    assert await store.note_staff_message(number, 700, NOW)
+    assert await store.note_staff_message(number, 701, NOW)
+    assert await store.case_of_staff_message(700) == number
+    assert await store.case_of_staff_message(999) is None
     assert await store.close_case(number)
     assert await store.get_case(number) is None and await store.case_for(key) is None
-    assert await store.case_for_relay(700) is None
+    assert await store.case_of_staff_message(700) is None
     assert not await store.close_case(number)
     assert not await store.set_blocked(number, False)
-    assert not await store.relay(number, 702, NOW)  # nothing to relay to
+    assert not await store.note_staff_message(number, 702, NOW)  # nothing to relay to
 
 
 async def test_relayed_ids_are_in_the_store_for_every_instance(
@@ -543,12 +544,12 @@ async def test_relayed_ids_are_in_the_store_for_every_instance(
     number = await store.open_case(ring.session_key(HER_ID), b"sealed", NOW)
     other = await store.open_case(ring.session_key(HER_ID + 1), b"sealed", NOW)
     for staff_message in (703, 701, 702):
-        assert await store.relay(number, staff_message, NOW)
-    assert await store.relay(other, 800, NOW)
-    assert await store.relayed(number) == [701, 702, 703]
-    assert await store.relayed(other) == [800]
+        assert await store.note_staff_message(number, staff_message, NOW)
+    assert await store.note_staff_message(other, 800, NOW)
+    assert await store.staff_messages(number) == [701, 702, 703]
+    assert await store.staff_messages(other) == [800]
     await store.close_case(number)
-    assert await store.relayed(number) == []
+    assert await store.staff_messages(number) == []
 
 
 async def test_a_consultants_answer_is_remembered_only_while_her_case_is_open(
@@ -584,11 +585,11 @@ async def test_cases_expire_after_seven_days_and_numbers_are_unique(
 ) -> None:
     numbers = [await store.open_case(ring.session_key(i), b"x", NOW) for i in range(60)]
     assert len(set(numbers)) == 60
-    await store.relay(numbers[0], 1, NOW)
+    await store.note_staff_message(numbers[0], 1, NOW)
     assert await store.purge_expired(NOW + timedelta(days=7, seconds=-1)) == PurgeCounts()
     assert await store.purge_expired(NOW + timedelta(days=7)) == PurgeCounts(cases=60)
     assert await store.get_case(numbers[0]) is None
-    assert await store.case_for_relay(1) is None
+    assert await store.case_of_staff_message(1) is None
 
 
 # -- faults and migrations ----------------------------------------------------------------
@@ -663,6 +664,30 @@ async def test_a_session_that_cannot_be_read_is_a_new_one(
             assert seen == [None] and written == counted(2)
             assert await opened.load_session(key) == counted(2)
         assert "session_unreadable" in caplog.text and "xx-secret" not in caplog.text
+    finally:
+        await opened.close()
+
+
+async def test_a_session_saved_before_the_view_was_typed_still_loads(
+    backend: Backend, ring: Keyring
+) -> None:
+    """Sessions saved with the adapter's old untyped ``extra`` dict keep their screen."""
+    key = ring.session_key(HER_ID)
+    opened = await open_store(backend.location)
+    try:
+        await save(opened, key, counted(1), NOW)
+        old = ('{"schema": 1, "flow": "ost", "step": "start", "lang": "ru", "country": "KZ", '
+               '"pregnant": true, "status": "active", "waiting": "", "find_needs": [], '
+               '"find_city": "", "find_page": 0, "case": "", '
+               '"extra": {"screen": 812, "kbd": true, "cancel": "Menu"}}')
+        cast = "::jsonb" if backend.kind == "postgres" else ""
+        await backend.raw(f"UPDATE sessions SET state = '{old}'{cast}", opened)
+        assert await opened.load_session(key) == State(
+            flow="ost", step="start", lang="ru", country="KZ", pregnant=True,
+            view=View(screen=812, keyboard=True))
+        saved_again = await opened.update_session(key, lambda s: s, NOW)
+        assert saved_again is not None and "extra" not in saved_again.to_dict()
+        assert await opened.load_session(key) == saved_again
     finally:
         await opened.close()
 
@@ -755,11 +780,11 @@ _CRASH = textwrap.dedent(
     async def main(location, where):
         store = await open_store(location)
         ring = Keyring(b"s" * 32)
-        await store.update_session(ring.session_key(2), lambda s: State(extra={"n": 7}), NOW)
-        await store.update_session(ring.session_key(1), lambda s: State(extra={"n": 1}), NOW)
+        await store.update_session(ring.session_key(2), lambda s: State(find_page=7), NOW)
+        await store.update_session(ring.session_key(1), lambda s: State(find_page=1), NOW)
         if where == "commit":  # after the row is written, as COMMIT starts
             await store._writer.set_trace_callback(lambda sql: sql == "COMMIT" and die())
-            await store.update_session(ring.session_key(1), lambda s: State(extra={"n": 2}), NOW)
+            await store.update_session(ring.session_key(1), lambda s: State(find_page=2), NOW)
         else:  # while her row is locked
             await store.update_session(ring.session_key(1), die, NOW)
 
@@ -779,8 +804,8 @@ async def test_a_kill_mid_update_leaves_no_half_written_state(backend: Backend, 
     store = await open_store(backend.location)
     try:
         ring = Keyring(SECRET)
-        assert await store.load_session(ring.session_key(1)) == State(extra={"n": 1})
-        assert await store.load_session(ring.session_key(2)) == State(extra={"n": 7})
+        assert await store.load_session(ring.session_key(1)) == State(find_page=1)
+        assert await store.load_session(ring.session_key(2)) == State(find_page=7)
         # Her row is not left locked: a new update goes through at once.
         bumped = await store.update_session(ring.session_key(1), lambda s: counted(5), NOW)
         assert bumped == counted(5)
@@ -825,7 +850,7 @@ async def test_privacy_audit_no_user_id_in_the_database_or_logs(
         )
         await store.remember_messages(her, [1, 2, 3, 4], NOW)
         number = await store.open_case(her, cipher.seal(HER_ID), NOW)
-        await store.relay(number, 42, NOW)
+        await store.note_staff_message(number, 42, NOW)
         await store.record_turn(her, NOW, tallies=[Tally("ost", "uk", "UA", True)])
         for other in range(HER_ID - 5, HER_ID):
             await save(store, ring.session_key(other), State(lang="ru"), NOW)

@@ -22,6 +22,7 @@ from bot.engine.replies import (
     DeleteConversation,
     ForgetMe,
     HandOver,
+    HandOverKind,
     Reply,
     Say,
     ServiceList,
@@ -78,7 +79,7 @@ def render(replies: Sequence[Reply]) -> Screen:
         elif isinstance(reply, ForgetMe):
             blocks.append("~ everything stored about her is deleted ~")
         elif isinstance(reply, HandOver):
-            if reply.kind == "relay":
+            if reply.kind is HandOverKind.TO_CONSULTANT:
                 blocks.append("~ sent to a peer consultant ~")
             else:
                 blocks.append(f"~ hand-over: {reply.kind} ~")

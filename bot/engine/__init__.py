@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from babel.dates import format_date
@@ -38,6 +39,7 @@ from bot.engine.replies import (
     DeleteConversation,
     ForgetMe,
     HandOver,
+    HandOverKind,
     Reply,
     Say,
     ServiceList,
@@ -47,7 +49,7 @@ from bot.engine.translator import Translator
 from bot.limits import MAX_BUTTONS_PER_ROW, MAX_SUGGESTIONS, SERVICES_PER_PAGE
 from bot.vocabulary import ACTIONS, COUNTRY_CHOICES, LANGS, NEEDS, OTHER_COUNTRY
 
-__all__ = ["Step", "Record", "World", "step", "start"]
+__all__ = ["Step", "Record", "RecordKind", "World", "step", "start"]
 
 MENU = "main.menu"
 WELCOME = "main.welcome"
@@ -81,11 +83,34 @@ class World(Protocol):
     def render_hotline(self, hotline: Any, lang: str, tr: Translator) -> str: ...
 
 
+class RecordKind(StrEnum):
+    """What happened in a turn, as the counters see it."""
+
+    ANSWER = "answer"  # a flow step answered her
+    CRISIS = "crisis"  # crisis words: the crisis answer
+    FIND = "find"  # a directory search
+    HUMAN = "human"  # she asked for a person
+    UNMATCHED = "unmatched"  # not understood
+    SUGGESTED = "suggested"  # "did you mean"
+    EXIT = "exit"  # quick exit
+    FORGET = "forget"  # /forget
+
+    @property
+    def is_question(self) -> bool:
+        """Whether this counts as a question: quick exit and /forget are not."""
+        return self not in (RecordKind.EXIT, RecordKind.FORGET)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the question got an answer (not "not understood" or "did you mean")."""
+        return self in (RecordKind.ANSWER, RecordKind.CRISIS, RecordKind.FIND, RecordKind.HUMAN)
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """What happened in a turn, for aggregate counters: never her text, never who she is."""
 
-    kind: str  # "answer", "crisis", "unmatched", "suggested", "find", "exit", "forget", "human"
+    kind: RecordKind
     step: str = ""
     topics: tuple[str, ...] = ()
 
@@ -119,6 +144,7 @@ def step(world: World, state: State, event: Event, now: datetime) -> Step:
         turn.on_text(event.text)
     else:  # pragma: no cover - the Event union is closed
         raise TypeError(f"not an event: {event!r}")
+    turn.close_case_left_behind(state)
     return Step(turn.state, tuple(turn.replies), tuple(turn.log))
 
 
@@ -236,30 +262,35 @@ class _Turn:
         nearest = min(cities, key=lambda c: haversine_km(lat, lon, c.lat, c.lon), default=None)
         self.state = replace(self.state, waiting=Waiting.NOTHING, status=Status.ACTIVE,
                              find_city=nearest.id if nearest else "", find_page=0)
-        self.log.append(Record("find", topics=("find_service",)))
+        self.log.append(Record(RecordKind.FIND, topics=("find_service",)))
         if not found and nearest is not None:
             self.show_services(0)  # nothing within reach: the nearest in her country
             return
         self.render_services(found, 0, header=self._("Nearest to you:"))
 
     def on_text(self, text: str) -> None:
+        if text.strip() == self._("☰ Menu"):
+            # The way back on the location keyboard (and the label of the menu button, typed
+            # or pasted): nothing she would write as a question.
+            self.on_command("menu")
+            return
         index = self.world.index
         match = index.match(text) if index is not None and text.strip() else None
         if match is not None and match.crisis and match.step in self.world.flows.steps:
-            self.log.append(Record("crisis", match.step,
+            self.log.append(Record(RecordKind.CRISIS, match.step,
                                    self.world.flows.steps[match.step].topics))
             self.show(match.step, record=False)
             if self.state.status is Status.HANDOVER:
-                self.replies.append(HandOver("relay", self.state.case, text))
+                self.replies.append(HandOver(HandOverKind.TO_CONSULTANT, self.state.case, text))
             return
         if self.state.status is Status.HANDOVER:
-            self.replies.append(HandOver("relay", self.state.case, text))
+            self.replies.append(HandOver(HandOverKind.TO_CONSULTANT, self.state.case, text))
             return
         if self.state.waiting is Waiting.CITY and self.world.directory is not None:
             city = self.world.directory.find_city(text)
             if city is not None:
                 self.state = replace(self.state, find_city=city.id, waiting=Waiting.NOTHING)
-                self.log.append(Record("find", topics=("find_service",)))
+                self.log.append(Record(RecordKind.FIND, topics=("find_service",)))
                 self.show_services(0)
                 return
             if match is None or match.step is None:
@@ -317,7 +348,7 @@ class _Turn:
         self.replies.append(Say(text, tuple(rows), keep=definition.keep or definition.is_answer,
                                 footer=footer, step=step_id))
         if record and definition.is_answer:
-            self.log.append(Record("answer", step_id, definition.topics))
+            self.log.append(Record(RecordKind.ANSWER, step_id, definition.topics))
 
     def footer(self, definition: Any, own: Sequence[str] = ()) -> str:
         """The small print under an answer: when it was last updated, then its sources,
@@ -436,7 +467,7 @@ class _Turn:
     def suggest(self, suggestions: Sequence[str]) -> None:
         choices = [Choice(self.title_of(step_id), step_id)
                    for step_id in self.visible(suggestions)[:MAX_SUGGESTIONS]]
-        self.log.append(Record("suggested"))
+        self.log.append(Record(RecordKind.SUGGESTED))
         self.say(self._("I'm not sure I understood. Did you mean:"), choices)
 
     def title_of(self, step_id: str) -> str:
@@ -445,7 +476,7 @@ class _Turn:
         return self.tr.pgettext("button", label) if label is not None else step_id
 
     def unmatched(self) -> None:
-        self.log.append(Record("unmatched"))
+        self.log.append(Record(RecordKind.UNMATCHED))
         self.say(self._("Sorry, I didn't understand. Choose from the menu, or write to a "
                         "person: a woman from our team will answer."), [
             Choice(self._("💬 Talk to a person"), "do:human")])
@@ -473,19 +504,19 @@ class _Turn:
         """Blank first, then leave: delete the chat, forget her, leave one neutral line."""
         lang = self.state.lang
         if self.state.status is Status.HANDOVER:
-            self.replies.append(HandOver("close", self.state.case))
+            self.replies.append(HandOver(HandOverKind.WITHDRAW, self.state.case))
         self.replies.append(DeleteConversation())
         self.replies.append(ForgetMe())
-        self.log.append(Record("exit"))
+        self.log.append(Record(RecordKind.EXIT))
         self.state = State(status=Status.ENDED)
         self.replies.append(Say(self.world.tr(lang or "en").gettext("Hi! 🌸")))
 
     def forget(self) -> None:
         lang = self.state.lang
         if self.state.status is Status.HANDOVER:
-            self.replies.append(HandOver("close", self.state.case))
+            self.replies.append(HandOver(HandOverKind.WITHDRAW, self.state.case))
         self.replies.append(ForgetMe())
-        self.log.append(Record("forget"))
+        self.log.append(Record(RecordKind.FORGET))
         self.state = State(lang=lang)
         self.replies.append(Say(self.world.tr(lang or "en").gettext(
             "Done: I have deleted everything I kept about you (language, country, where you "
@@ -494,7 +525,7 @@ class _Turn:
             (self.standard_row(),)))
 
     def open_case(self) -> None:
-        self.log.append(Record("human", topics=("human",)))
+        self.log.append(Record(RecordKind.HUMAN, topics=("human",)))
         if not self.world.handover:
             # No consultants are connected to this bot: never pretend someone will read her.
             self.say(self._("Talking to a person is not set up in this bot yet. If you are in "
@@ -502,15 +533,27 @@ class _Turn:
                      [Choice(self.tr.pgettext("button", "🆘 Urgent help"), CRISIS)])
             return
         self.state = replace(self.state, status=Status.HANDOVER, waiting=Waiting.NOTHING)
-        self.replies.append(HandOver("open", self.state.case))
         self.replies.append(Say(self._("Write your question here. A consultant will see your "
                                        "message, but not your name, number or profile."),
                                 ((Choice(self._("↩ Leave the chat with a person"), "do:leave"),),
                                  self.standard_row(menu=False))))
+        # After her screen: what opening the case has to tell her (the consultants are away,
+        # or cannot be reached) comes under it.
+        self.replies.append(HandOver(HandOverKind.OPEN, self.state.case))
 
     def leave_case_if_open(self) -> None:
         if self.state.status is Status.HANDOVER:
-            self.replies.append(HandOver("close", self.state.case))
+            self.replies.append(HandOver(HandOverKind.CLOSE, self.state.case))
             self.state = replace(self.state, status=Status.ACTIVE, case="")
+
+    def close_case_left_behind(self, before: State) -> None:
+        """/start, /language, a location...: whatever took her out of the chat with a person
+        closes the case, so no consultant's answer reaches her behind her back."""
+        if before.status is not Status.HANDOVER or self.state.status is Status.HANDOVER:
+            return
+        if any(isinstance(r, HandOver) and r.kind in (HandOverKind.CLOSE, HandOverKind.WITHDRAW)
+               for r in self.replies):
+            return
+        self.replies.append(HandOver(HandOverKind.CLOSE, before.case))
 
 

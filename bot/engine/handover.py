@@ -28,16 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.datetimes import back_at
-from bot.directory.hours import Hours, as_time, is_open
 from bot.engine import World
+from bot.engine.datetimes import back_at
 from bot.engine.replies import Choice, Say
 from bot.engine.state import State, Status
-from bot.translator import Translator
+from bot.engine.translator import Translator
 
 __all__ = [
     "AnswerLost", "CaseEnded", "CaseGone", "CaseOpened", "CaseStep", "ConsultantHours",
@@ -53,15 +53,28 @@ LEAVE = "do:leave"  # the engine's action that takes her out of the chat with a 
 ANSWER_MARK = "💬 "  # a consultant's words start with this, so she tells them from the bot's
 
 
+class HoursLine(Protocol):
+    """One line of opening hours as the directory reads it (``bot.content.directory.hours``)."""
+
+    @property
+    def days(self) -> frozenset[int]: ...  # 0 = Monday
+
+    @property
+    def opens(self) -> int: ...  # minutes after midnight
+
+    def covers(self, weekday: int, minute: int) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConsultantHours:
     """When consultants answer: some weekdays, one time range, in one time zone."""
 
-    line: Hours  # the days and times, as the directory's opening hours are read
+    line: HoursLine  # the days and times, read by the directory's opening-hours parser
     zone: str  # an IANA time zone, "Europe/Kyiv"
 
     def is_open(self, now: datetime) -> bool:
-        return is_open((self.line,), now, self.zone)
+        local = now.astimezone(ZoneInfo(self.zone))
+        return self.line.covers(local.weekday(), local.hour * 60 + local.minute)
 
     def next_open(self, now: datetime) -> datetime:
         """The next moment consultants are back (in the consultants' time zone)."""
@@ -69,7 +82,8 @@ class ConsultantHours:
         local = now.astimezone(zone)
         for ahead in range(8):
             day = (local + timedelta(days=ahead)).date()
-            opening = datetime.combine(day, as_time(self.line.opens), zone)
+            opening = datetime.combine(day, time(self.line.opens // 60, self.line.opens % 60),
+                                       zone)
             if day.weekday() in self.line.days and opening > local:
                 return opening
         raise AssertionError("hours with no day")  # pragma: no cover - days is never empty

@@ -6,6 +6,7 @@ The engine resolves language and country variants; adapters only lay these out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +72,24 @@ class ForgetMe:
     """Delete everything stored about her."""
 
 
+class HandOverKind(StrEnum):
+    """What a ``HandOver`` asks the adapter to do with her case."""
+
+    OPEN = "open"  # she asked for a person: open a case (a second tap keeps the open one)
+    TO_CONSULTANT = "to_consultant"  # her words go to the consultants
+    CLOSE = "close"  # she left the chat with a person: close the case, tell the staff group
+    WITHDRAW = "withdraw"  # quick exit or /forget: close it and delete it from the staff group
+
+
 @dataclass(frozen=True, slots=True)
 class HandOver:
-    """Relay to a peer consultant: open, forward her message, or close the case.
+    """Talk to a peer consultant: open a case, pass her words on, close or withdraw it.
 
-    ``kind`` is "open", "close" or "relay". The relayed text travels only in
-    this reply, straight to the staff chat; it is never stored.
+    The text of ``TO_CONSULTANT`` travels only in this reply, straight to the staff
+    chat; it is never stored.
     """
 
-    kind: str
+    kind: HandOverKind
     case: str
     text: str = ""
 

@@ -2,14 +2,16 @@
 
 The state holds only choices she made by tapping (language, country, the
 pregnant flag, where she is in a flow, what she is browsing in the directory).
-It never holds text she typed, her name or any Telegram id: the store keys it
-by an HMAC and saves ``to_dict()`` as it is.
+It never holds text she typed, her name, or her Telegram user or chat id: the
+store keys it by an HMAC and saves ``to_dict()`` as it is. The adapter keeps
+its note of what her chat shows (``View``: a message id, whether a keyboard
+is open) here too, so that it is saved in the turn's transaction.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +29,23 @@ class Status(StrEnum):
     WAITING = "waiting"  # waiting for a specific input (a city, a language, a country)
     HANDOVER = "handover"  # her messages go to a peer consultant
     ENDED = "ended"  # quick exit or forget: nothing more is kept
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What her chat shows, as the adapter noted it after the last turn: ids, never text.
+
+    The engine neither reads nor changes it; it lives in the state so that it is
+    saved with the turn, in the same transaction.
+    """
+
+    screen: int | None = None  # the message a button press on it may replace in place
+    keyboard: bool = False  # the location request's reply keyboard is open
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> View:
+        screen = data.get("screen")
+        return cls(screen=int(screen) if screen else None, keyboard=bool(data.get("keyboard")))
 
 
 class Waiting(StrEnum):
@@ -55,7 +74,7 @@ class State:
     find_city: str = ""
     find_page: int = 0
     case: str = ""  # hand-over case number while a case is open
-    extra: dict[str, Any] = field(default_factory=dict)  # reserved for adapters; must stay JSON
+    view: View = View()  # the adapter's note of her chat's screen
 
     def __post_init__(self) -> None:
         if self.lang and self.lang not in LANGS:
@@ -93,4 +112,13 @@ class State:
         kwargs["status"] = Status(kwargs.get("status", Status.ACTIVE))
         kwargs["waiting"] = Waiting(kwargs.get("waiting", Waiting.NOTHING))
         kwargs["find_needs"] = tuple(kwargs.get("find_needs") or ())
+        kwargs.pop("view", None)
+        if isinstance(data.get("view"), dict):
+            kwargs["view"] = View.from_dict(data["view"])
+        elif isinstance(data.get("extra"), dict):
+            # Saved before the view was typed: {"screen": id, "kbd": True, "cancel": label}.
+            # The label is no longer needed (the engine knows its own menu button).
+            old = data["extra"]
+            kwargs["view"] = View.from_dict({"screen": old.get("screen"),
+                                             "keyboard": old.get("kbd")})
         return cls(**kwargs)

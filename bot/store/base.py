@@ -294,16 +294,16 @@ class Store(abc.ABC):
         """Mark an open case as blocked (staff stop relaying); False if it was not open."""
 
     @abc.abstractmethod
-    async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
-        """Record that this staff chat message was relayed from this case; False if not open."""
+    async def note_staff_message(self, number: str, staff_message_id: int, now: datetime) -> bool:
+        """Note that this staff group message carries words of this case; False if not open."""
 
     @abc.abstractmethod
-    async def relayed(self, number: str) -> list[int]:
-        """Staff chat message ids relayed from an open case (whichever instance sent them)."""
+    async def staff_messages(self, number: str) -> list[int]:
+        """The staff group messages of an open case (whichever instance posted them)."""
 
     @abc.abstractmethod
-    async def case_for_relay(self, staff_message_id: int) -> str | None:
-        """The case a staff chat message was relayed from, so a reply maps back to her."""
+    async def case_of_staff_message(self, staff_message_id: int) -> str | None:
+        """The open case a staff group message belongs to, so a reply maps back to her."""
 
 
 def fresh_number(attempt: int, digits: int = 4) -> str:

@@ -175,7 +175,7 @@ class PostgresStore(Store):
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            with contextlib.suppress(*FAULTS):
+            with contextlib.suppress(*FAULTS):  # a pool that broke has nothing left to close
                 await pool.close()
 
     async def _migrate(self) -> int:
@@ -223,13 +223,13 @@ class PostgresStore(Store):
             try:
                 yield conn
             except BaseException:
-                with contextlib.suppress(*FAULTS):
+                with contextlib.suppress(*FAULTS):  # the error being raised says what failed
                     await tx.rollback()
                 raise
             with _faults(action):
                 await tx.commit()
         finally:
-            with contextlib.suppress(*FAULTS):
+            with contextlib.suppress(*FAULTS):  # a broken connection is dropped by the pool
                 await pool.release(conn)
 
     # -- sessions -------------------------------------------------------------------
@@ -412,7 +412,7 @@ class PostgresStore(Store):
             )
         return _rowcount(status) > 0
 
-    async def relay(self, number: str, staff_message_id: int, now: datetime) -> bool:
+    async def note_staff_message(self, number: str, staff_message_id: int, now: datetime) -> bool:
         with _faults("record a relayed message"):
             status = await self._live().execute(
                 "INSERT INTO relays (staff_message_id, number, at) "
@@ -425,7 +425,7 @@ class PostgresStore(Store):
             )
         return _rowcount(status) > 0
 
-    async def relayed(self, number: str) -> list[int]:
+    async def staff_messages(self, number: str) -> list[int]:
         with _faults("read relayed messages"):
             rows = await self._live().fetch(
                 "SELECT staff_message_id FROM relays WHERE number = $1 ORDER BY staff_message_id",
@@ -433,7 +433,7 @@ class PostgresStore(Store):
             )
         return [int(r[0]) for r in rows]
 
-    async def case_for_relay(self, staff_message_id: int) -> str | None:
+    async def case_of_staff_message(self, staff_message_id: int) -> str | None:
         with _faults("read a relayed message"):
             number = await self._live().fetchval(
                 "SELECT number FROM relays WHERE staff_message_id = $1",

@@ -11,7 +11,8 @@ import pytest
 from conftest import Harness, bot_messages, open_case, start_bot, stop_bot
 from fakeapi import FakeBotApi
 
-from bot.adapters.telegram.handover import RELAYS_PER_WINDOW, parse_hours
+from bot.config import consultant_hours
+from bot.engine.handover import RELAYS_PER_WINDOW
 from bot.engine.state import Status
 from bot.errors import OptionError
 
@@ -183,9 +184,11 @@ async def test_database_never_holds_her_chat_id_in_the_clear(api: FakeBotApi,
 
 
 def test_hours_are_read_and_checked() -> None:
-    hours = parse_hours("uk=Mon-Fri 10:00-18:00 Europe/Kyiv; Sat,Sun 12:00-14:00 Europe/Moscow")
+    hours = consultant_hours("uk=Mon-Fri 10:00-18:00 Europe/Kyiv; "
+                             "Sat,Sun 12:00-14:00 Europe/Moscow")
     assert set(hours) == {"uk", "*"}
-    assert hours["uk"].days == frozenset(range(5)) and hours["*"].days == frozenset({5, 6})
+    assert hours["uk"].line.days == frozenset(range(5))
+    assert hours["*"].line.days == frozenset({5, 6})
     assert not hours["uk"].is_open(SATURDAY_NOON)
     assert hours["uk"].next_open(SATURDAY_NOON).weekday() == 0
     assert not hours["*"].is_open(SATURDAY_NOON)  # 15:00 in Moscow
@@ -194,4 +197,4 @@ def test_hours_are_read_and_checked() -> None:
                 "Mon-Fry 10:00-18:00 Europe/Kyiv", "Mon-Fri 10:00-18:00 Mars/Base",
                 "de=Mon-Fri 10:00-18:00 Europe/Berlin"):
         with pytest.raises(OptionError):
-            parse_hours(bad)
+            consultant_hours(bad)

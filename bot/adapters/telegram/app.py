@@ -256,12 +256,15 @@ def build_application(
 
     bot.when_fatal(fatal)
     if settings.staff_chat is not None and settings.case_key is not None:
-        from bot.adapters.telegram.handover import Relay, parse_hours
+        from bot.adapters.telegram.handover import StaffChat
+        from bot.config import consultant_hours
+        from bot.engine.handover import Desk
         from bot.store import CaseCipher
 
-        runtime.relay = Relay(settings.staff_chat, CaseCipher(settings.case_key),
-                              parse_hours(settings.consultant_hours),
-                              staff=lambda: holder.world.tr(settings.staff_lang))
+        runtime.handover = StaffChat(
+            settings.staff_chat, CaseCipher(settings.case_key), lambda: holder.world,
+            Desk(settings.staff_lang, consultant_hours(settings.consultant_hours)),
+            clock=runtime.clock)
     else:
         # No staff chat: the engine must say so instead of opening a case nobody reads.
         holder.world = replace(holder.world, handover=False)
@@ -272,8 +275,8 @@ def build_application(
     app.add_handler(MessageHandler(private, handlers.on_message))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
     app.add_handler(ChatMemberHandler(handlers.on_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    if runtime.relay is not None:
-        app.add_handler(MessageHandler(filters.Chat(runtime.relay.staff_chat)
+    if runtime.handover is not None:
+        app.add_handler(MessageHandler(filters.Chat(runtime.handover.chat_id)
                                        & filters.UpdateType.MESSAGE, handlers.on_staff_chat))
     app.add_error_handler(handlers.on_error)
     return app

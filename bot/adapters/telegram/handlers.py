@@ -35,14 +35,15 @@ from telegram import ChatMember, Message, Update, User
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.adapters.telegram.handover import StaffChat
 from bot.adapters.telegram.logsafe import where
 from bot.adapters.telegram.render import Blocked, GaveUp, Renderer, call
 from bot.config import Settings
 from bot.content.world import WorldHolder, staff_language
 from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Location, Start, Text
-from bot.engine.replies import ForgetMe, HandOver
-from bot.engine.state import State, Status
+from bot.engine.replies import ForgetMe, HandOver, HandOverKind
+from bot.engine.state import State, View
 from bot.errors import StoreError
 from bot.store import Keyring, SessionKey, Store, Tally
 from bot.vocabulary import LANGS
@@ -53,9 +54,6 @@ RUNTIME = "podruga"  # the key of the Runtime in application.bot_data
 STALE = "x:stale"  # a payload no step or action has: the engine's "button out of date" path
 STAFF_COMMANDS = ("reload", "stats")
 STATS_DAYS = 30  # /stats shows this many days
-# Which of the engine's records are questions, and which of those got an answer.
-COUNTED = frozenset({"answer", "crisis", "find", "human", "unmatched", "suggested"})
-ANSWERED = frozenset({"answer", "crisis", "find", "human"})
 
 @dataclass
 class Runtime:
@@ -67,7 +65,7 @@ class Runtime:
     store_location: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     store: Store | None = None
-    relay: Any = None  # bot.adapters.telegram.handover.Relay when PODRUGA_STAFF_CHAT is set
+    handover: StaffChat | None = None  # when PODRUGA_STAFF_CHAT is set
     cluster: Any = None  # bot.store.cluster.Cluster with PostgreSQL: the other instances
     fatal: str = ""  # why the bot stopped for good ("token"), for podruga run's exit status
     # Quick exits and /forgets the store could not carry out (it was down): done as soon as
@@ -160,8 +158,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         await call("answerCallbackQuery", lambda: query.answer())
-    except (GaveUp, Blocked):
-        pass
+    except (GaveUp, Blocked) as exc:
+        # Only the spinner on her button is lost (call() logged a give-up); the press is
+        # still carried out, and a block shows itself when the answer is sent.
+        log.info("callback_unanswered error=%s", type(exc).__name__)
     except BadRequest as exc:
         # "query is too old": a press queued during a restart. Only the spinner is lost;
         # the press itself is still carried out.
@@ -200,19 +200,14 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
             await rt.forget_pending(key)  # her quick exit first, before anything new is kept
         now = rt.clock()
         world = rt.holder.world
-        seen: dict[str, Any] = {}
+        turn = _Turn()
 
-        def apply(old: State | None) -> State | None:
-            state = old if old is not None else State(lang=hint if hint in LANGS else "")
-            current = event
-            cancel = state.extra.get("cancel")
-            if isinstance(current, Text) and cancel and current.text == cancel:
-                current = Command("menu")  # the location keyboard's way back
-            result = step(world, state, current, now)
-            seen["old"], seen["result"] = state, result
-            if any(isinstance(r, ForgetMe) for r in result.replies):
+        def apply(stored: State | None) -> State | None:
+            state = stored if stored is not None else State(lang=hint if hint in LANGS else "")
+            turn.old, turn.result = state, step(world, state, event, now)
+            if any(isinstance(r, ForgetMe) for r in turn.result.replies):
                 return None
-            return result.state
+            return turn.result.state
 
         saved = True
         try:
@@ -226,39 +221,40 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
             saved = False
             log.warning("store_failed during=turn error=%s where=%s; answering without saving",
                         type(exc).__name__, where(exc))
-            if "result" not in seen:
+            if turn.result is None:
                 try:
                     stored = await store.load_session(key)
                 except StoreError:
                     stored = None
                 apply(stored)
-        old: State = seen["old"]
-        result: Step = seen["result"]
-        screen = old.extra.get("screen")
+        old, result = turn.old, turn.result
+        assert old is not None and result is not None, "apply ran: in the store, or above"
+        screen = old.view.screen
         renderer = Renderer(
             bot, store, key, chat_id, now,
             edit_id=pressed if pressed is not None and pressed == screen else None,
-            keyboard_open=bool(old.extra.get("kbd")),
+            keyboard_open=old.view.keyboard,
             screen=screen,
             unremembered=(her_message,) if her_message is not None and not saved else (),
             trigger=her_message if her_message is not None else pressed,
             saved=saved,
         )
-        if rt.relay is not None:
+        cases = rt.handover
+        if cases is not None:
             async def handover(reply: HandOver) -> list[int]:
-                if reply.kind == "relay" and full_text and len(full_text) > len(reply.text):
-                    reply = replace(reply, text=full_text)
+                if reply.kind is HandOverKind.TO_CONSULTANT and full_text \
+                        and len(full_text) > len(reply.text):
+                    reply = replace(reply, text=full_text)  # the consultants get all of it
                 try:
-                    found: list[int] = await rt.relay.on_reply(
-                        bot, store, world, key, chat_id, result.state, reply, result.replies, now)
+                    return await cases.carry_out(bot, store, key, chat_id, result.state, reply,
+                                                 now)
                 except StoreError as exc:
                     log.warning("store_failed during=handover error=%s", type(exc).__name__)
                     return []
-                return found
 
             async def withdraw() -> None:
                 try:
-                    await rt.relay.withdraw(bot, store, key)
+                    await cases.withdraw(bot, store, key)
                 except StoreError as exc:
                     log.warning("store_failed during=withdraw error=%s", type(exc).__name__)
 
@@ -270,25 +266,17 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
             await forget_blocked(rt, bot, key)
             log.info("turn_blocked event=%s step=%s", event_kind(event), result.state.step_id)
             return
-        if rt.relay is not None and saved and old.status is Status.HANDOVER \
-                and result.state.status is not Status.HANDOVER and not out.forgotten:
-            # /start, /language, a location...: she has left the chat with a person, so the
-            # case must not stay open behind her back (consultants' answers would still come).
-            with contextlib.suppress(StoreError):
-                await rt.relay.leave(bot, store, key)
         ids: list[int] = []
         update: Callable[[State | None], State | None] | None = None
         if not out.forgotten:
             ids = list(out.sent)
-            view = {k: v for k, v in (("screen", out.screen), ("kbd", out.keyboard_open),
-                                      ("cancel", out.cancel)) if v}
-            if saved and view != {k: result.state.extra[k] for k in ("screen", "kbd", "cancel")
-                                  if result.state.extra.get(k)}:
+            view = View(out.screen, out.keyboard_open)
+            if saved and view != result.state.view:
                 update = functools.partial(_with_view, view=view)
         state = result.state if not out.forgotten else old
         tallies = [Tally(record.topics[0] if record.topics else None, state.lang,
-                         state.country, record.kind in ANSWERED)
-                   for record in result.log if record.kind in COUNTED and saved]
+                         state.country, record.kind.answered)
+                   for record in result.log if record.kind.is_question and saved]
         # The ids of what was sent, the screen shown and the counters: one transaction.
         try:
             await store.record_turn(key, now, message_ids=ids, tallies=tallies, update=update)
@@ -300,12 +288,19 @@ async def take_turn(rt: Runtime, bot: Any, user: User, chat_id: int, event: Even
                  (time.perf_counter() - started) * 1000)
 
 
-def _with_view(state: State | None, view: dict[str, Any]) -> State | None:
+@dataclass
+class _Turn:
+    """What the store transaction's update saw and the engine answered, for after it."""
+
+    old: State | None = None
+    result: Step | None = None
+
+
+def _with_view(state: State | None, view: View) -> State | None:
     """Her state with the adapter's note of what her chat shows (message ids, no text of hers)."""
     if state is None:
         return None
-    extra = {k: v for k, v in state.extra.items() if k not in ("screen", "kbd", "cancel")}
-    return replace(state, extra={**extra, **view})
+    return replace(state, view=view)
 
 
 async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -318,7 +313,7 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if message.chat.type == "private":
             await on_message(update, context)
         return
-    staff_chat = rt.relay.staff_chat if rt.relay is not None else rt.settings.staff_chat
+    staff_chat = rt.handover.chat_id if rt.handover is not None else rt.settings.staff_chat
     if message.chat.type != "private" and message.chat_id != staff_chat:
         # A family chat the bot was added to is no place for counters about drug use.
         log.info("staff_command_refused reason=chat")
@@ -364,16 +359,18 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             totals.items(), key=lambda item: -item[1][0])]
         text = ("\n".join(lines) if rows else
                 tr.pgettext("staff", "No questions counted yet."))
-    with contextlib.suppress(GaveUp, Blocked):
+    try:
         await call("sendMessage", lambda: context.bot.send_message(
             message.chat_id, html.escape(text[:4000], quote=False)))
+    except (GaveUp, Blocked) as exc:
+        log.warning("staff_reply_failed error=%s", type(exc).__name__)  # they can ask again
 
 
 async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A message in the staff group: a consultant's answer, /close or /block, or a hint."""
     rt = runtime_of(context)
-    if rt.relay is not None:
-        await rt.relay.on_staff_message(update, context, rt)
+    if rt.handover is not None:
+        await rt.handover.on_staff_message(update, context, rt)
 
 
 async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -393,8 +390,8 @@ async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def forget_blocked(rt: Runtime, bot: Any, key: SessionKey) -> None:
     """She blocked the bot: withdraw her case and forget everything, now or once possible."""
     try:
-        if rt.relay is not None:
-            await rt.relay.withdraw(bot, rt.live_store(), key)
+        if rt.handover is not None:
+            await rt.handover.withdraw(bot, rt.live_store(), key)
         await rt.live_store().forget(key)
     except StoreError as exc:
         log.warning("store_failed during=blocked error=%s", type(exc).__name__)

@@ -223,7 +223,6 @@ class Output:
     sent: list[int] = field(default_factory=list)
     screen: int | None = None  # the message that may be replaced by the next button press
     keyboard_open: bool = False
-    cancel: str = ""  # the label of the reply keyboard's way back, while it is open
     forgotten: bool = False
     kinds: list[str] = field(default_factory=list)
 
@@ -251,18 +250,24 @@ class Renderer:
     last_sent: int = 0  # the id of the last message sent in this turn
 
     async def render(self, replies: Sequence[Reply]) -> Output:
-        """Send every reply in order; stop quietly if Telegram keeps failing."""
+        """Carry out every reply in the engine's order.
+
+        When Telegram keeps failing, the messages left in this turn are dropped (she
+        gets a fresh answer to whatever she does next), but what must happen whatever
+        her screen shows still happens: quick exit's deleting and forgetting, and her
+        case (her words still reach the consultants, a case she left is closed).
+        """
         self.out.screen = self.screen
         self.out.keyboard_open = self.keyboard_open
-        try:
-            # A case opens after the engine's words about it, so any notice about hours
-            # comes under them.
-            opening = [r for r in replies if isinstance(r, HandOver) and r.kind == "open"]
-            for reply in [r for r in replies if r not in opening] + opening:
-                self.out.kinds.append(type(reply).__name__)
+        gave_up = False
+        for reply in replies:
+            if gave_up and not isinstance(reply, (DeleteConversation, ForgetMe, HandOver)):
+                continue
+            self.out.kinds.append(type(reply).__name__)
+            try:
                 await self.one(reply)
-        except GaveUp:
-            pass
+            except GaveUp:
+                gave_up = True  # call() logged why; the messages of this turn stop here
         if self.deleted_up_to and self.last_sent > self.deleted_up_to + 1:
             # Whatever landed between her exit and the neutral line (a consultant's answer
             # in flight, the neutral line of a quick exit tapped a moment before) goes too.
@@ -277,7 +282,7 @@ class Renderer:
         elif isinstance(reply, AskLocation):
             message = await self.send(html.escape(reply.text, quote=False),
                                       location_keyboard(reply))
-            self.out.keyboard_open, self.out.cancel = True, reply.cancel
+            self.out.keyboard_open = True
             self.out.screen = None
             self.edit_id = None
             self.note(message)
@@ -343,7 +348,7 @@ class Renderer:
     async def send(self, text: str, markup: Any) -> Message:
         """Send a new message; the first one after a location request closes its keyboard."""
         if self.out.keyboard_open and not isinstance(markup, ReplyKeyboardMarkup):
-            self.out.keyboard_open, self.out.cancel = False, ""
+            self.out.keyboard_open = False
             message = await call("sendMessage", lambda: self.bot.send_message(
                 self.chat_id, text, reply_markup=ReplyKeyboardRemove()))
             if isinstance(markup, InlineKeyboardMarkup):
@@ -401,7 +406,9 @@ class Renderer:
                 # Older than 48 hours or already gone: nothing more can be done for these.
                 log.info("delete_refused count=%d reason=%s", len(part), _reason(exc))
             except GaveUp:
-                pass
+                # Telegram kept failing (call() logged why): the other batches, and
+                # forgetting her, go on all the same.
+                log.warning("delete_failed count=%d", len(part))
 
         await asyncio.gather(*(batch(ids[i:i + DELETE_BATCH])
                                for i in range(0, len(ids), DELETE_BATCH)))
