@@ -43,7 +43,7 @@ def _typed(prompt: str) -> Iterator[str]:
     try:
         import readline  # noqa: F401 - imported for its effect on input()
     except ImportError:
-        pass
+        pass  # no readline (Windows): input() still works, without line editing
     while True:
         try:
             yield input(prompt) + "\n"

@@ -50,6 +50,9 @@ def _translator(root: Path, lang: str) -> Translator:
     except (ImportError, OSError):
         catalogs, errors = None, []
     if catalogs is None or errors:
+        if lang != "en":
+            print(f"podruga find: the translations in {root / 'locales'} cannot be used "
+                  "(`podruga check` says why): answering in English", file=sys.stderr)
         return Translator.identity(lang)
     return catalogs.get(lang)
 

@@ -169,11 +169,11 @@ class Cluster:
             task.cancel()
         listener, self._listener = self._listener, None
         if listener is not None:
-            with contextlib.suppress(*FAULTS):
+            with contextlib.suppress(*FAULTS):  # shutting down: a broken link is gone anyway
                 await listener.close(timeout=5)
         pool, self._pool = self._pool, None
         if pool is not None:
-            with contextlib.suppress(*FAULTS):
+            with contextlib.suppress(*FAULTS):  # shutting down: a broken pool is gone anyway
                 await pool.close()
 
     async def _listen(self) -> None:
@@ -181,7 +181,7 @@ class Cluster:
         try:
             await conn.add_listener(self.channel, self._heard)
         except BaseException:
-            with contextlib.suppress(*FAULTS):
+            with contextlib.suppress(*FAULTS):  # the error being raised says what failed
                 await conn.close(timeout=5)
             raise
         conn.add_termination_listener(self._lost)
@@ -201,6 +201,7 @@ class Cluster:
             try:
                 await self._listen()
             except FAULTS:
+                # Still unreachable: the loss was logged when it happened; try again later.
                 delay = min(delay * 2, RECONNECT_MAX_S)
                 continue
             log.info("cluster_listen_back channel=%s", self.channel)

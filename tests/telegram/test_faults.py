@@ -711,3 +711,27 @@ async def test_quick_exit_on_one_instance_deletes_what_another_relayed(
             await app.post_shutdown(app)
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
+
+
+async def test_quick_exit_forgets_her_even_when_deleting_times_out(
+        api: FakeBotApi, world: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Telegram failing to delete must not leave her half-forgotten: the session, her
+    message ids and her case go all the same, and she gets the neutral line."""
+    bot = await start(api, world, tmp_path, read_timeout=0.3)
+    try:
+        her = api.woman(3650, language_code="uk")
+        await open_case(bot, her)
+        her.say("мені потрібна допомога")
+        await bot.settle()
+        api.stall("deleteMessages", 1.0, times=30)  # every try of every batch times out
+        her.say("/exit")
+        await bot.settle()
+        assert "delete_failed" in caplog.text
+        assert await bot.store.load_session(bot.key(3650)) is None
+        assert await bot.store.message_ids(bot.key(3650), datetime.now(UTC)) == []
+        assert await bot.store.case_for(bot.key(3650)) is None
+        assert bot_messages(her)[-1]["text"] == neutral(world, "uk")
+        assert api.consultant(STAFF).messages()[-1]["text"].startswith("Case K-")
+        assert "withdrawn" in api.consultant(STAFF).messages()[-1]["text"]
+    finally:
+        await stop_bot(bot)

@@ -36,7 +36,7 @@ async def status(app: Application) -> tuple[int, dict[str, Any]]:  # type: ignor
             await asyncio.wait_for(rt.store.schema_version(), STORE_TIMEOUT_S)
             body["store"] = rt.store.name
         except (StoreError, TimeoutError):
-            pass
+            pass  # the answer says so: "store": "down", status 503
     if not app.running or body["store"] == "down":
         body["status"] = "unavailable"
         return 503, body

@@ -117,7 +117,7 @@ class Intake:
         try:
             await asyncio.wait_for(self._progress.wait(), max(seconds, 0.0))
         except TimeoutError:
-            pass
+            pass  # no turn finished in time: the caller asked for at most this long
         self._progress.clear()
 
     async def drained(self, seconds: float) -> None:

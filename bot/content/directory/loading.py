@@ -204,7 +204,7 @@ class _File:
             try:
                 value = date.fromisoformat(value.strip())
             except ValueError:
-                pass
+                pass  # not a date: the check below reports it, with its line
         if not isinstance(value, date):
             self.error(line, where, C_("'verified' must be a date like 2025-03-31, not {value}",
                                        value=repr(value)))
