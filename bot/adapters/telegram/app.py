@@ -47,6 +47,7 @@ from bot.adapters.telegram.render import Blocked, GaveUp, call
 from bot.adapters.telegram.transport import READ_TIMEOUT, AiohttpRequest
 from bot.config import Settings
 from bot.content.world import WorldHolder
+from bot.engine import staff
 from bot.engine.events import COMMANDS
 from bot.engine.translator import Translator
 from bot.errors import StoreError
@@ -87,17 +88,8 @@ def quiet_libraries() -> None:
 
 
 def command_menu(tr: Translator) -> list[BotCommand]:
-    """The command menu in one language; neutral words, safe on a shared phone."""
-    return [
-        BotCommand("start", tr.gettext("Start over")),
-        BotCommand("menu", tr.gettext("All topics")),
-        BotCommand("help", tr.gettext("How to use the bot")),
-        BotCommand("language", tr.gettext("Change the language")),
-        BotCommand("country", tr.gettext("Change the country")),
-        BotCommand("privacy", tr.gettext("What the bot keeps and who sees it")),
-        BotCommand("exit", tr.gettext("Quick exit: delete this chat")),
-        BotCommand("forget", tr.gettext("Delete what the bot remembers about you")),
-    ]
+    """The engine's command menu in one language, as Bot API objects."""
+    return [BotCommand(name, description) for name, description in staff.command_menu(tr)]
 
 
 async def set_commands(bot: Any, holder: WorldHolder) -> None:

@@ -40,7 +40,7 @@ from bot.adapters.telegram.logsafe import where
 from bot.adapters.telegram.render import Blocked, GaveUp, Renderer, call
 from bot.config import Settings
 from bot.content.world import WorldHolder, staff_language
-from bot.engine import Step, step
+from bot.engine import Step, staff, step
 from bot.engine.events import Button, Command, Event, Location, Start, Text
 from bot.engine.replies import ForgetMe, HandOver, HandOverKind
 from bot.engine.state import State, View
@@ -53,7 +53,6 @@ log = logging.getLogger("podruga.telegram")
 RUNTIME = "podruga"  # the key of the Runtime in application.bot_data
 STALE = "x:stale"  # a payload no step or action has: the engine's "button out of date" path
 STAFF_COMMANDS = ("reload", "stats")
-STATS_DAYS = 30  # /stats shows this many days
 
 @dataclass
 class Runtime:
@@ -323,42 +322,23 @@ async def on_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The same checks as `podruga check`, in a thread: women are answered meanwhile.
         errors, issues = await asyncio.to_thread(rt.holder.reload)
         log.info("staff_reload errors=%d warnings=%d", len(errors), len(issues))
-        tr = rt.holder.world.tr(rt.settings.staff_lang)  # after the reload: its catalogs
-        # The problems in the staff's language, even when the catalogs are what is broken.
-        staff = staff_language(rt.settings.staff_lang, rt.holder.world.root)
-        if errors:
-            lines = [tr.pgettext("staff", "Reload refused; still serving the last good "
-                                 "content. Problems:")]
-            lines += [e.render(staff) for e in errors[:40]]
-        else:
+        told = False
+        if not errors:
             from bot.adapters.telegram.peers import announce_reload
 
             told = await announce_reload(rt.cluster)
-            lines = [tr.npgettext("staff", "Reloaded: {steps} steps, {n} warning.",
-                                  "Reloaded: {steps} steps, {n} warnings.", len(issues)).format(
-                steps=len(rt.holder.world.flows.steps), n=len(issues))
-                + (" " + tr.pgettext("staff", "Other instances reload too.") if told else "")]
-            lines += [tr.pgettext("staff", "{problem} (warning)").format(
-                problem=i.render(staff)) for i in issues[:20]]
-        text = "\n".join(lines)
+        world = rt.holder.world  # after the reload: its catalogs
+        # The problems in the staff's language, even when the catalogs are what is broken.
+        language = staff_language(rt.settings.staff_lang, world.root)
+        text = staff.reload_report(world.tr(rt.settings.staff_lang),
+                                   [e.render(language) for e in errors],
+                                   [i.render(language) for i in issues],
+                                   len(world.flows.steps), told)
     else:
-        tr = rt.holder.world.tr(rt.settings.staff_lang)
-        since = rt.clock().date() - timedelta(days=STATS_DAYS)
+        since = rt.clock().date() - timedelta(days=staff.STATS_DAYS)
         rows = await rt.live_store().stats(since)
         log.info("staff_stats rows=%d", len(rows))
-        totals: dict[str, list[int]] = {}
-        for row in rows:
-            total = totals.setdefault(
-                row.topic or tr.pgettext("staff", "(not understood)"), [0, 0])
-            total[0] += row.questions
-            total[1] += row.unanswered
-        lines = [tr.npgettext("staff", "Questions in the last {n} day (topic: asked / "
-                              "unanswered):", "Questions in the last {n} days (topic: asked / "
-                              "unanswered):", STATS_DAYS).format(n=STATS_DAYS)]
-        lines += [f"{topic}: {q} / {u}" for topic, (q, u) in sorted(
-            totals.items(), key=lambda item: -item[1][0])]
-        text = ("\n".join(lines) if rows else
-                tr.pgettext("staff", "No questions counted yet."))
+        text = staff.stats_report(rt.holder.world.tr(rt.settings.staff_lang), rows)
     try:
         await call("sendMessage", lambda: context.bot.send_message(
             message.chat_id, html.escape(text[:4000], quote=False)))
