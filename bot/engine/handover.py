@@ -47,6 +47,7 @@ __all__ = [
 
 RELAYS_PER_WINDOW = 10  # her messages relayed per case in RELAY_WINDOW_SECONDS; more wait
 RELAY_WINDOW_SECONDS = 60
+HINT_EVERY_SECONDS = 600  # the how-to-answer hint in the staff group, at most this often
 EMERGENCY_STEP = "crisis.emergency"  # the flow step with the emergency numbers
 MENU_STEP = "main.menu"
 LEAVE = "do:leave"  # the engine's action that takes her out of the chat with a person
@@ -155,15 +156,15 @@ class StaffPost:
 
     ``number``: the open case of the message it replies to, if any;
     ``reply``: whether it replies to a message at all; ``consultant``: whether
-    its author is in ``PODRUGA_STAFF_IDS``; ``hint_due``: whether the how-to
-    hint was last given long enough ago.
+    its author is in ``PODRUGA_STAFF_IDS``; ``since_hint``: seconds since the
+    how-to hint was last given.
     """
 
     number: str | None
     reply: bool
     consultant: bool
     text: str
-    hint_due: bool = True
+    since_hint: float = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +348,7 @@ def _staff_post(staff: Translator, post: StaffPost) -> CaseStep:
             "staff", "Only the consultants listed in PODRUGA_STAFF_IDS can answer, close or "
             "block a case.")))
     if not post.reply:
-        if post.text.startswith("/") or not post.hint_due:
+        if post.text.startswith("/") or post.since_hint < HINT_EVERY_SECONDS:
             return CaseStep()
         return CaseStep(_notice(staff.pgettext(
             "staff", "To answer a woman, reply to one of her messages. /close or /block as a "

@@ -13,11 +13,12 @@ import pytest
 from conftest import Harness, bot_messages, start_bot, stop_bot
 from fakeapi import BOT_ID, FakeBotApi
 
-from bot.adapters.telegram.handlers import STALE, STATS_DAYS
+from bot.adapters.telegram.handlers import STALE
 from bot.adapters.telegram.render import say_html
 from bot.engine import Step, step
 from bot.engine.events import Button, Command, Event, Start, Text
 from bot.engine.replies import AskLocation, Say
+from bot.engine.staff import STATS_DAYS
 from bot.engine.state import State
 from bot.limits import DELETE_BATCH
 from bot.vocabulary import LANGS

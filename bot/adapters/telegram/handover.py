@@ -66,7 +66,6 @@ from bot.store import CaseCipher, SessionKey, Store
 
 log = logging.getLogger("podruga.handover")
 
-HINT_EVERY_SECONDS = 600  # the how-to-answer hint in the staff group, at most this often
 HEADER_ROOM = 80  # characters kept free for the heading of each part of her words
 
 
@@ -80,7 +79,7 @@ class StaffChat:
     desk: Desk = field(default_factory=Desk)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     recent: dict[str, tuple[float, ...]] = field(default_factory=dict)  # her pace, per case
-    hinted: float = field(default=-HINT_EVERY_SECONDS)  # when the staff hint was last given
+    hinted: float | None = None  # when the staff hint was last given (monotonic seconds)
 
     def decide(self, event: handover.CaseEvent, now: datetime) -> CaseStep:
         return handover.step(self.world(), self.desk, event, now)
@@ -259,7 +258,7 @@ class StaffChat:
         text = (message.text or "").strip()
         decided = self.decide(StaffPost(
             number, reply=target is not None, consultant=consultant, text=text,
-            hint_due=moment - self.hinted >= HINT_EVERY_SECONDS), now)
+            since_hint=moment - self.hinted if self.hinted is not None else float("inf")), now)
         if decided.action is StaffAction.HINTED:
             self.hinted = moment
         if number is not None and not consultant:
