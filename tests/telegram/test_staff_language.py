@@ -68,7 +68,7 @@ async def test_staff_read_the_bot_in_their_language(api: FakeBotApi, world: Any,
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(("lang", "refused", "problem"), [
-    ("uk", "Перезавантаження скасовано", "крок 'start': невідоме поле 'sya'; можливо, 'say'?"),
+    ("uk", "Перезавантаження відхилено", "крок 'start': невідоме поле 'sya'; можливо, 'say'?"),
     ("ru", "Перезагрузка отменена", "шаг 'start': неизвестное поле 'sya'; возможно, 'say'?"),
     ("en", "Reload refused", "step 'start': unknown field 'sya'; did you mean 'say'?"),
 ])
