@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Index.build(entries)
                 times.append(time.perf_counter() - started)
     if saved_cache is None:
-        os.environ.pop("PODRUGA_CACHE")
+        os.environ.pop("PODRUGA_CACHE", None)  # --no-build never set it
     else:
         os.environ["PODRUGA_CACHE"] = saved_cache
     steps = world.flows.steps
