@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -23,6 +25,7 @@ from bot.content.world import WorldHolder  # noqa: E402
 from bot.store import Keyring, Store  # noqa: E402
 
 SECRET = b"s" * 40
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SETTLE_SECONDS = 10.0  # a hung bot fails the test instead of hanging it
 
 
@@ -132,3 +135,19 @@ async def open_case(bot: Harness, her: Any) -> str:
     number = await bot.store.case_for(bot.key(her.id))
     assert number is not None
     return number
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """The test PostgreSQL in a schema of this test's own, dropped afterwards; skip without one."""
+    try:
+        conn = await asyncpg.connect(PG_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
+    schema = f"tg_test_{secrets.token_hex(6)}"
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?search_path={schema}"
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()

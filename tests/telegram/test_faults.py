@@ -607,23 +607,12 @@ class Proxy:
 
 
 @pytest.mark.postgres
-async def test_a_crisis_is_answered_while_postgresql_is_gone(api: FakeBotApi,
-                                                            world: Any) -> None:
-    import secrets as secrets_module
-
-    import asyncpg
-
-    url = "postgresql://postgres@127.0.0.1:5432/test"
-    try:
-        admin = await asyncpg.connect(url, timeout=3)
-    except (OSError, TimeoutError) as exc:
-        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
-    schema = f"faults_{secrets_module.token_hex(6)}"
-    await admin.execute(f"CREATE SCHEMA {schema}")
+async def test_a_crisis_is_answered_while_postgresql_is_gone(api: FakeBotApi, world: Any,
+                                                            pg_url: str) -> None:
     proxy = Proxy()
     await proxy.start()
-    bot = await start_bot(api, world, f"postgresql://postgres@127.0.0.1:{proxy.port}/test"
-                                      f"?search_path={schema}")  # type: ignore[arg-type]
+    through_proxy = pg_url.replace(":5432/", f":{proxy.port}/")
+    bot = await start_bot(api, world, through_proxy)  # type: ignore[arg-type]
     try:
         her = api.woman(5100, language_code="uk")
         await begin(bot, her)
@@ -641,32 +630,20 @@ async def test_a_crisis_is_answered_while_postgresql_is_gone(api: FakeBotApi,
     finally:
         await stop_bot(bot)
         await proxy.cut()
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
 
 
 @pytest.mark.postgres
 async def test_quick_exit_on_one_instance_deletes_what_another_relayed(
-        api: FakeBotApi, world: Any) -> None:
+        api: FakeBotApi, world: Any, pg_url: str) -> None:
     """Two webhook instances on one PostgreSQL: her case opened and relayed on A, her quick
     exit handled by B; B deletes A's relays from the staff group and the answer A sends
     after her exit is taken back."""
-    import secrets as secrets_module
-
-    import asyncpg
     from conftest import make_settings
     from telegram import Update
 
     from bot.adapters.telegram.app import build_application
 
-    url = "postgresql://postgres@127.0.0.1:5432/test"
-    try:
-        admin = await asyncpg.connect(url, timeout=3)
-    except (OSError, TimeoutError) as exc:
-        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
-    schema = f"faults_{secrets_module.token_hex(6)}"
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    location = f"{url}?search_path={schema}"
+    location = pg_url
     apps = []
     try:
         for _ in range(2):
@@ -709,8 +686,6 @@ async def test_quick_exit_on_one_instance_deletes_what_another_relayed(
             await app.shutdown()
             assert app.post_shutdown is not None
             await app.post_shutdown(app)
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
 
 
 async def test_quick_exit_forgets_her_even_when_deleting_times_out(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import secrets
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -84,21 +83,6 @@ def test_channels_are_per_schema() -> None:
 
 
 @pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
-    schema = f"peers_test_{secrets.token_hex(6)}"
-    await conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?search_path={schema}"
-    finally:
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
-
-
-@pytest.fixture
 async def clusters(pg_url: str) -> AsyncIterator[tuple[Cluster, Cluster]]:
     pair = (Cluster(pg_url), Cluster(pg_url))
     for cluster in pair:
@@ -123,7 +107,7 @@ async def test_two_instances_take_slots_from_one_budget(
 async def test_an_announcement_reaches_the_others_not_itself(
         clusters: tuple[Cluster, Cluster], pg_url: str) -> None:
     a, b = clusters
-    elsewhere = Cluster(pg_url.replace("peers_test_", "other_schema_"))  # another deployment
+    elsewhere = Cluster(pg_url.replace("search_path=", "search_path=other_"))  # another deployment
     heard: dict[str, list[str]] = {"a": [], "b": [], "elsewhere": []}
     got = asyncio.Event()
     a.subscribe(lambda event: heard["a"].append(event))
