@@ -39,7 +39,14 @@ from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters.telegram.render import Blocked, GaveUp, call, html_chunks, inline
+from bot.adapters.telegram.render import (
+    Blocked,
+    GaveUp,
+    call,
+    delete_messages,
+    html_chunks,
+    inline,
+)
 from bot.engine import World, handover
 from bot.engine.handover import (
     AnswerLost,
@@ -61,7 +68,7 @@ from bot.engine.handover import (
 )
 from bot.engine.replies import HandOver, HandOverKind, Say
 from bot.engine.state import State
-from bot.limits import DELETE_BATCH, MAX_MESSAGE_CHARS
+from bot.limits import MAX_MESSAGE_CHARS
 from bot.store import CaseCipher, SessionKey, Store
 
 log = logging.getLogger("podruga.handover")
@@ -150,8 +157,7 @@ class StaffChat:
         if not await store.close_case(number):
             return  # closed meanwhile (by a consultant, or by another instance)
         if withdrawn:
-            for start in range(0, len(ids), DELETE_BATCH):
-                await self.delete(bot, self.chat_id, ids[start:start + DELETE_BATCH])
+            await self.delete(bot, self.chat_id, ids)
         await self.perform(bot, store, self.decide(CaseEnded(number, withdrawn), now), None,
                            None, now)
         if withdrawn:
@@ -231,12 +237,10 @@ class StaffChat:
 
     @staticmethod
     async def delete(bot: Any, chat_id: int, ids: list[int]) -> None:
-        """Delete messages; what cannot be deleted any more is logged and left."""
+        """Delete messages in batches; a chat that blocked the bot is logged and left."""
         try:
-            await call("deleteMessages", lambda: bot.delete_messages(chat_id, ids))
-        except BadRequest:
-            log.info("delete_refused count=%d", len(ids))  # older than 48 hours, or gone
-        except (GaveUp, Blocked):
+            await delete_messages(bot, chat_id, ids)
+        except Blocked:
             log.warning("delete_failed count=%d", len(ids))  # call() logged why
 
     # -- the consultants' side ------------------------------------------------------------

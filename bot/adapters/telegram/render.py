@@ -398,20 +398,26 @@ class Renderer:
         log.info("chat_deleted count=%d known=%d", len(ids), len(known))
 
     async def delete(self, ids: list[int]) -> None:
-        """Delete messages of her chat, 100 per call, the calls side by side."""
-        async def batch(part: list[int]) -> None:
-            try:
-                await call("deleteMessages", lambda: self.bot.delete_messages(self.chat_id, part))
-            except BadRequest as exc:
-                # Older than 48 hours or already gone: nothing more can be done for these.
-                log.info("delete_refused count=%d reason=%s", len(part), _reason(exc))
-            except GaveUp:
-                # Telegram kept failing (call() logged why): the other batches, and
-                # forgetting her, go on all the same.
-                log.warning("delete_failed count=%d", len(part))
+        """Delete messages of her chat."""
+        await delete_messages(self.bot, self.chat_id, ids)
 
-        await asyncio.gather(*(batch(ids[i:i + DELETE_BATCH])
-                               for i in range(0, len(ids), DELETE_BATCH)))
+
+async def delete_messages(bot: Any, chat_id: int, ids: list[int]) -> None:
+    """Delete messages of a chat, 100 per call, the calls side by side; what cannot be
+    deleted is logged and left, and the other batches go on."""
+    async def batch(part: list[int]) -> None:
+        try:
+            await call("deleteMessages", lambda: bot.delete_messages(chat_id, part))
+        except BadRequest as exc:
+            # Older than 48 hours or already gone: nothing more can be done for these.
+            log.info("delete_refused count=%d reason=%s", len(part), _reason(exc))
+        except GaveUp:
+            # Telegram kept failing (call() logged why): the other batches, and
+            # forgetting her, go on all the same.
+            log.warning("delete_failed count=%d", len(part))
+
+    await asyncio.gather(*(batch(ids[i:i + DELETE_BATCH])
+                           for i in range(0, len(ids), DELETE_BATCH)))
 
 
 def _reason(exc: BaseException) -> str:
