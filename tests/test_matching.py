@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
 from bot.matching import Entry, Examples, Index
-from bot.matching.index import SURE
+from bot.matching.index import RUNNER_UP
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
 from bot.matching.reader import Reader, _is_stop
@@ -127,7 +128,19 @@ def test_answers(world: Any, index: Index, text: str, topic: str) -> None:
 
 def test_a_sure_answer_comes_alone(index: Index) -> None:
     match = index.match("чи можна лишатися на метадоні коли вагітна")
-    assert match.score >= SURE and match.suggestions == ()
+    assert match.score >= 0.9 and match.suggestions == ()
+
+
+def test_a_runner_up_with_weight_is_offered_beside_a_sure_answer(index: Index) -> None:
+    classes = index._models.answer.classes
+    p = np.full(len(classes), 0.0)
+    p[classes.index("ost.pregnancy")] = 0.7
+    p[classes.index("rights.children")] = 0.2  # another topic, with weight: "or maybe"
+    p[classes.index("ost.breastfeeding")] = RUNNER_UP / 2  # too little weight
+    p[classes.index("testing.hcv")] = 0.1 - RUNNER_UP / 2
+    match = index._answer(p)
+    assert match.step == "ost.pregnancy"
+    assert match.suggestions == ("rights.children", "testing.hcv")
 
 
 def test_a_long_story_is_answered_on_its_question(world: Any, index: Index) -> None:
@@ -302,7 +315,8 @@ def test_safety_wins_over_another_intent(world: Any, index: Index) -> None:
 )
 def test_a_fear_inside_a_story_is_not_a_crisis(world: Any, index: Index, story: str) -> None:
     match = index.match(story)
-    assert not match.crisis and "overdose" in topics_of(world, match.step), match
+    first = match.step or match.suggestions[0]  # an answer, or the first "did you mean"
+    assert not match.crisis and "overdose" in topics_of(world, first), match
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from bot.matching.reader import Reading
 log = logging.getLogger(__name__)
 
 # Bump when features or training change: cached models of an older version are not used.
-MODEL_VERSION = "7"
+MODEL_VERSION = "8"
 NOT_OURS = "_not_ours"
 NGRAMS = (3, 4)
 # The urgency threshold is the highest that still finds this share of held-out urgent
@@ -84,32 +84,49 @@ def features(reading: Reading) -> dict[str, float]:
 
 
 @dataclass(frozen=True, slots=True)
+class Vector:
+    """One reading in the models' feature space: the rows of the features it has, and
+    their TF-IDF weights (L2-normalised). Both models score the same vector."""
+
+    rows: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpace:
+    """The features the models were trained on: name -> row, and each row's idf."""
+
+    columns: Mapping[str, int]
+    idf: np.ndarray
+
+    def vector(self, found: Mapping[str, float]) -> Vector:
+        """Her features as the models see them (sublinear counts, idf, L2 norm)."""
+        rows = np.fromiter(map(self.columns.get, found, repeat(-1)), np.intp, len(found))
+        values = np.fromiter(found.values(), np.float64, len(found))
+        known = (rows >= 0) & (values > 0)
+        rows, values = rows[known], values[known]
+        # sublinear counts as in training; a near-miss reading (< 1) counts as its sureness
+        x = np.where(values >= 1, 1.0 + np.log(np.maximum(values, 1.0)), values)
+        x *= self.idf[rows]
+        norm = float(np.sqrt(x @ x))
+        return Vector(rows, x / norm if norm > 0 else x)
+
+
+@dataclass(frozen=True, slots=True)
 class LinearModel:
-    """A trained linear model: scores = tfidf(features) @ coef + intercept."""
+    """A trained linear model over a FeatureSpace: scores = vector @ coef + intercept."""
 
     classes: tuple[str, ...]
-    columns: Mapping[str, int]  # feature name -> row of coef
-    idf: np.ndarray  # (n_features,)
     coef: np.ndarray  # (n_features, n_classes), float32
     intercept: np.ndarray  # (n_classes,)
     temperature: float  # softmax(scores * temperature) is the calibrated probability
     threshold: float = 0.5  # the urgency model's decision threshold on P(urgent)
 
-    def probabilities(self, found: Mapping[str, float]) -> np.ndarray:
+    def probabilities(self, vector: Vector) -> np.ndarray:
         """Calibrated probability of each class, in the order of `classes`."""
-        columns = self.columns
-        rows = np.fromiter((columns.get(name, -1) for name in found), np.intp, len(found))
-        values = np.fromiter(found.values(), np.float64, len(found))
-        known = (rows >= 0) & (values > 0)
-        rows, values = rows[known], values[known]
         scores = self.intercept.astype(np.float64)
-        if len(rows):
-            # sublinear counts as in training; a near-miss reading (< 1) counts as its sureness
-            x = np.where(values >= 1, 1.0 + np.log(np.maximum(values, 1.0)), values)
-            x *= self.idf[rows]
-            norm = float(np.sqrt(x @ x))
-            if norm > 0:
-                scores = scores + (x / norm) @ self.coef[rows]
+        if len(vector.rows):
+            scores = scores + vector.values @ self.coef[vector.rows]
         scaled = scores * self.temperature
         scaled -= scaled.max()
         exp = np.exp(scaled)
@@ -118,10 +135,12 @@ class LinearModel:
 
 @dataclass(frozen=True, slots=True)
 class Models:
-    """The answer model and the urgency model (None when the content has no crisis step),
-    and the state of the reader they were trained with (Reader.state(): the content's
-    words and their keys), so that a start with cached models reads no phrase."""
+    """The answer model and the urgency model (None when the content has no crisis step)
+    over one feature space, and the state of the reader they were trained with
+    (Reader.state(): the content's words and their keys), so that a start with cached
+    models reads no phrase."""
 
+    space: FeatureSpace
     answer: LinearModel
     urgent: LinearModel | None
     reader_state: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -188,12 +207,10 @@ def _vectorise(samples: Sequence[Mapping[str, float]]) -> _Matrix:
     return _Matrix(names, idf, matrix)
 
 
-def _as_linear(matrix: _Matrix, classes: Sequence[str], coef: np.ndarray,
-               intercept: np.ndarray, temperature: float, threshold: float = 0.5) -> LinearModel:
+def _as_linear(classes: Sequence[str], coef: np.ndarray, intercept: np.ndarray,
+               temperature: float, threshold: float = 0.5) -> LinearModel:
     return LinearModel(
         classes=tuple(classes),
-        columns={name: i for i, name in enumerate(matrix.names)},
-        idf=matrix.idf,
         coef=np.ascontiguousarray(coef.T, dtype=np.float32),
         intercept=np.asarray(intercept, dtype=np.float64),
         temperature=temperature,
@@ -234,7 +251,7 @@ def train_answer(matrix: _Matrix, labels: Sequence[str]) -> LinearModel:
     coef, intercept = np.asarray(model.coef_), np.asarray(model.intercept_)
     if len(classes) == 2:
         coef, intercept = np.vstack([-coef, coef]) / 2, np.concatenate([-intercept, intercept]) / 2
-    return _as_linear(matrix, classes, coef, intercept, temperature)
+    return _as_linear(classes, coef, intercept, temperature)
 
 
 def _fit_platt(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -269,7 +286,7 @@ def train_urgent(matrix: _Matrix, urgent: Sequence[bool], weights: Sequence[floa
     model.fit(matrix.rows, y, sample_weight=w)
     w, b = np.asarray(model.coef_)[0] * slope, float(model.intercept_[0]) * slope + offset
     coef = np.stack([np.zeros_like(w), w])  # softmax of (0, s) is the sigmoid of s
-    return _as_linear(matrix, ("calm", "urgent"), coef, np.array([0.0, b]), 1.0, threshold)
+    return _as_linear(("calm", "urgent"), coef, np.array([0.0, b]), 1.0, threshold)
 
 
 # -- the cache -----------------------------------------------------------------------------
@@ -302,13 +319,14 @@ def cache_dirs() -> list[Path]:
 
 
 def _save(path: Path, models: Models) -> None:
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {
+        "space_columns": np.array(list(models.space.columns)),
+        "space_idf": models.space.idf,
+    }
     for name, model in (("answer", models.answer), ("urgent", models.urgent)):
         if model is None:
             continue
         arrays[f"{name}_classes"] = np.array(model.classes)
-        arrays[f"{name}_columns"] = np.array(list(model.columns))
-        arrays[f"{name}_idf"] = model.idf
         arrays[f"{name}_coef"] = model.coef
         arrays[f"{name}_intercept"] = model.intercept
         arrays[f"{name}_numbers"] = np.array([model.temperature, model.threshold])
@@ -330,8 +348,6 @@ def _load(path: Path) -> Models:
             temperature, threshold = (float(v) for v in data[f"{name}_numbers"])
             return LinearModel(
                 classes=tuple(str(c) for c in data[f"{name}_classes"]),
-                columns={str(c): i for i, c in enumerate(data[f"{name}_columns"].tolist())},
-                idf=data[f"{name}_idf"],
                 coef=data[f"{name}_coef"],
                 intercept=data[f"{name}_intercept"],
                 temperature=temperature,
@@ -343,7 +359,9 @@ def _load(path: Path) -> Models:
             raise ValueError("no answer model in the file")
         reader_state = {name[len("reader_"):]: tuple(data[name].tolist())
                         for name in data.files if name.startswith("reader_")}
-        return Models(answer, one("urgent"), reader_state)
+        space = FeatureSpace({str(c): i for i, c in enumerate(data["space_columns"].tolist())},
+                             data["space_idf"])
+        return Models(space, answer, one("urgent"), reader_state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +403,8 @@ def trained(key: str, training: Callable[[], TrainingSet]) -> Models:
         answer = train_answer(matrix.head(len(data.labels)), data.labels)
         urgent_model = (train_urgent(matrix, data.urgent, data.urgent_weights)
                         if any(data.urgent) else None)
-        models = Models(answer, urgent_model, data.reader_state)
+        space = FeatureSpace({name: i for i, name in enumerate(matrix.names)}, matrix.idf)
+        models = Models(space, answer, urgent_model, data.reader_state)
         if path is not None:
             try:
                 _save(path, models)
