@@ -30,7 +30,10 @@ async def _run(env: dict[str, str], *args: str) -> tuple[int, str]:
         sys.executable, "-m", "bot.cli", "run", *args, env=env, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        _out, err = await asyncio.wait_for(proc.communicate(), 60)
+        # generous: with no trained models in the cache, each of the processes started at
+        # once trains them (seconds alone, a minute on a busy two-core machine); a correct
+        # run ends as soon as it has said why it stops
+        _out, err = await asyncio.wait_for(proc.communicate(), 300)
     finally:
         if proc.returncode is None:
             proc.kill()
