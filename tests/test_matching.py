@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.matching import Entry, Examples, Index
+from bot.matching import Entry, Examples, Index, Match
 from bot.matching.index import RUNNER_UP
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
@@ -141,6 +141,17 @@ def test_a_runner_up_with_weight_is_offered_beside_a_sure_answer(index: Index) -
     match = index._answer(p)
     assert match.step == "ost.pregnancy"
     assert match.suggestions == ("rights.children", "testing.hcv")
+
+
+def test_not_ours_never_answers_but_may_ask_did_you_mean(index: Index) -> None:
+    classes = index._models.answer.classes
+    p = np.full(len(classes), 0.0)
+    p[classes.index("_not_ours")] = 0.55
+    p[classes.index("prevention.pep")] = 0.3
+    p[classes.index("testing.hcv")] = 0.15
+    assert index._answer(p) == Match(None, 0.3, False, ("prevention.pep", "testing.hcv"))
+    p[classes.index("_not_ours")], p[classes.index("prevention.pep")] = 0.7, 0.15
+    assert index._answer(p) == Match(None, 0.15, False, ())
 
 
 def test_a_long_story_is_answered_on_its_question(world: Any, index: Index) -> None:

@@ -352,6 +352,8 @@ class Index:
             and not set(e.topics) & set(entry.topics)
         )
         if not_ours > score + NOT_OURS_MARGIN:  # the model says: not one of our questions
+            if score >= FAIR:  # but a step has weight: "did you mean", never an answer
+                return Match(None, score, False, (entry.step, *others)[:MAX_SUGGESTIONS])
             return Match(None, score, False, ())
         if score >= FAIR:
             return Match(entry.step, score, False, others[:MAX_SUGGESTIONS - 1],
