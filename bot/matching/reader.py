@@ -465,6 +465,28 @@ class Reader:
         tokens, unknown, lines = self._read_query_cut(typed, marked, memo)
         return tokens, unknown, lines + typed_lines
 
+    @staticmethod
+    def _chunk_lines(chunk: str, with_marks: str) -> tuple[
+            list[str] | None, list[str], list[str], list[str], list[str]]:
+        """A chunk's words read on the other keyboard layout (if it is Latin), its words,
+        and their skeletons for the transliteration, Latin-j-as-ж and layout lines."""
+        layout_words: list[str] | None = None
+        layout: list[str] = []
+        if chunk.isascii() and any(c.isalpha() for c in chunk):
+            layout_words = words(latin_to_cyrillic(with_marks.rstrip("?!")))
+            layout = [skeleton(w) for w in layout_words]
+        chunk_words = words(chunk)
+        translit: list[str] = []
+        zh: list[str] = []
+        for word in chunk_words:
+            translit.append(
+                skeleton(to_cyrillic(word) if is_latin(word) else word.translate(_FOLD)))
+            zh.append(skeleton(to_cyrillic(word, j_as_zh=True)) if is_latin(word)
+                      and "j" in word else translit[-1])
+            if layout_words is None:
+                layout.append(skeleton(word.translate(_FOLD)))
+        return layout_words, chunk_words, translit, zh, layout
+
     def _read_query_cut(
         self, typed: list[str], marked: list[str], memo: dict[str, Any]
     ) -> tuple[list[Token], int, list[str]]:
@@ -478,20 +500,14 @@ class Reader:
         zh_line: list[str] = []  # Latin j read as ж ("nojom" is ножом), for the crisis lexicon
         layout_line: list[str] = []
         for chunk, with_marks in zip(typed, marked, strict=True):
-            layout_words: list[str] | None = None
-            if chunk.isascii() and any(c.isalpha() for c in chunk):
-                reading = latin_to_cyrillic(with_marks.rstrip("?!"))
-                layout_words = words(reading)
-                layout_line.extend(skeleton(w) for w in layout_words)
-            chunk_words = words(chunk)
-            for word in chunk_words:
-                translit_line.append(
-                    skeleton(to_cyrillic(word) if is_latin(word) else word.translate(_FOLD))
-                )
-                zh_line.append(skeleton(to_cyrillic(word, j_as_zh=True)) if is_latin(word)
-                               and "j" in word else translit_line[-1])
-                if layout_words is None:
-                    layout_line.append(skeleton(word.translate(_FOLD)))
+            # a chunk's skeletons once per message: a story's sentences repeat its words
+            spelt = memo.get("\x1f" + with_marks)  # \x1f: no chunk's own key has it
+            if spelt is None:
+                spelt = memo["\x1f" + with_marks] = self._chunk_lines(chunk, with_marks)
+            layout_words, chunk_words, translit, zh, layout = spelt
+            translit_line += translit
+            zh_line += zh
+            layout_line += layout
             if with_marks not in memo:
                 memo[with_marks] = self._chunk_tokens(chunk_words, layout_words)
             found, missed = memo[with_marks]
