@@ -18,6 +18,7 @@ Order of decisions for one message (docs/matching.md has the why):
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -207,7 +208,16 @@ class Index:
 
         def training() -> model.TrainingSet:
             read = reader().read
-            samples = [model.features(read(text)) for _, _, text in labelled]
+            readings = [read(text) for _, _, text in labelled]
+            # A phrase's words are all known to a reader built from the phrases, so to
+            # the model "unknown words" would mean "not ours". A word no other phrase has
+            # counts as unknown instead: without this phrase the reader would not know it,
+            # just as a question she writes has words no phrase has.
+            shared = Counter(key for reading, (label, _, _) in zip(readings, labelled)
+                             if label != model.NOT_OURS
+                             for key in {k for token in reading.tokens for k in token})
+            samples = [model.features(r, r.unknown + sum(
+                all(shared[k] <= 1 for k in token) for token in r.tokens)) for r in readings]
             labels = [label for label, _, _ in labelled]
             calm = [model.features(read(text)) for text in examples.calm]
             weights = [EXAMPLE_WEIGHT if lang == "" else 1.0 for _, lang, _ in labelled]

@@ -42,7 +42,7 @@ from bot.matching.reader import Reading
 log = logging.getLogger(__name__)
 
 # Bump when features or training change: cached models of an older version are not used.
-MODEL_VERSION = "8"
+MODEL_VERSION = "9"
 NOT_OURS = "_not_ours"
 NGRAMS = (3, 4)
 # The urgency threshold is the highest that still finds this share of held-out urgent
@@ -59,8 +59,10 @@ _MEMO_MAX = 4
 MIN_SAMPLES = 2  # a feature must occur in this many training texts to be kept
 
 
-def features(reading: Reading) -> dict[str, float]:
-    """The sparse features of one reading (see the module docstring)."""
+def features(reading: Reading, unknown: int | None = None) -> dict[str, float]:
+    """The sparse features of one reading (see the module docstring). ``unknown``: how
+    many of its words to count as unknown to the content, when not the reading's own
+    count (a training phrase's: see Index.build)."""
     found: dict[str, float] = {}
     firsts: list[str] = []
     for token in reading.tokens:
@@ -76,9 +78,10 @@ def features(reading: Reading) -> dict[str, float]:
             for i in range(len(padded) - n + 1):
                 gram = "c:" + padded[i : i + n]
                 found[gram] = found.get(gram, 0.0) + 1.0
+    unknown = reading.unknown if unknown is None else unknown
     words = len(reading.tokens) + reading.unknown
     # how much of her text the content has no word for, in quarters: binary, like the rest
-    share = round(4 * reading.unknown / words) if words else 4
+    share = round(4 * unknown / words) if words else 4
     found[f"unknown:{share}"] = 1.0
     return found
 
