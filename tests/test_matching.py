@@ -346,11 +346,15 @@ def _rules() -> list[dict[str, Any]]:
     return yaml.safe_load((DATA / "safety_net.yaml").read_text(encoding="utf-8"))["rules"]
 
 
-@pytest.mark.parametrize("rule", _rules(), ids=lambda r: "+".join(r["topics"]))
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: "+".join(r.get("topics") or ["calm"]))
 def test_every_safety_net_rule_fires_and_holds_back_as_its_examples_say(
     index: Index, rule: dict[str, Any]
 ) -> None:
     assert rule["must_fire"] and rule["must_not_fire"], "every rule needs both kinds"
+    if rule.get("calm"):  # asked ahead of time: overrules the models' urgency only
+        assert [t for t in rule["must_fire"] if not index.asked_calmly(t)] == []
+        assert [t for t in rule["must_not_fire"] if index.asked_calmly(t)] == []
+        return
     for text in rule["must_fire"]:
         fired = index.safety_net(text)
         assert fired is not None and fired.topics == frozenset(rule["topics"]), text

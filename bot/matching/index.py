@@ -108,6 +108,7 @@ class Rule:
     pattern: re.Pattern[str]
     must_fire: tuple[str, ...]
     must_not_fire: tuple[str, ...]
+    calm: bool = False  # asked ahead of time: the models' urgency is overruled (not a rule's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +134,12 @@ def shipped_examples() -> Examples:
     crisis = _data("crisis_examples.yaml")
     rules = tuple(
         Rule(
-            topics=frozenset(str(t) for t in rule["topics"]),
-            urgent=bool(rule["urgent"]),
+            topics=frozenset(str(t) for t in rule.get("topics") or ()),
+            urgent=bool(rule.get("urgent")),
             pattern=re.compile("|".join(f"(?:{p})" for p in rule["patterns"])),
             must_fire=tuple(rule.get("must_fire") or ()),
             must_not_fire=tuple(rule.get("must_not_fire") or ()),
+            calm=bool(rule.get("calm")),
         )
         for rule in _data("safety_net.yaml")["rules"]
     )
@@ -153,12 +155,13 @@ class Index:
     """Typed-question matcher over the content's `ask` phrases; build once, match often."""
 
     __slots__ = ("_entries", "_reader", "_models", "_class_entry", "_rules", "_human",
-                 "_crisis_by_topic", "_crisis_classes", "_step_classes")
+                 "_crisis_by_topic", "_crisis_classes", "_step_classes", "_calm_rules")
     _entries: tuple[Entry, ...]
     _reader: Reader
     _models: model.Models
     _class_entry: tuple[Entry | None, ...]  # by answer-model class; None for NOT_OURS
     _rules: tuple[Rule, ...]
+    _calm_rules: tuple[Rule, ...]  # she asks ahead of time, or about the past
     _human: str | None
     _crisis_by_topic: dict[str, tuple[str, ...]]
     _crisis_classes: np.ndarray  # answer-model classes that are crisis steps
@@ -236,7 +239,8 @@ class Index:
         self._class_entry = tuple(by_step.get(c) for c in self._models.answer.classes)
         self._crisis_classes = np.array([e is not None and e.crisis for e in self._class_entry])
         self._step_classes = np.array([e is not None for e in self._class_entry])
-        self._rules = tuple(r for r in examples.rules if r.topics & self.topics)
+        self._rules = tuple(r for r in examples.rules if r.topics & self.topics and not r.calm)
+        self._calm_rules = tuple(r for r in examples.rules if r.calm)
         self._human = next((e.step for e in self._entries if "human" in e.topics
                             and not e.crisis), None)
         return self
@@ -261,6 +265,13 @@ class Index:
                     return rule
         return None
 
+    def asked_calmly(self, text: str, reading: Reading | None = None) -> bool:
+        """Does her text say it is asked ahead of time ("хочу знать заранее", "just in
+        case")? Then the models alone cannot make it a crisis; a safety-net rule still can."""
+        reading = reading or self._reader.read(text)
+        lines = (*reading.lines, clean(text))
+        return any(r.pattern.search(ln) for r in self._calm_rules for ln in lines)
+
     def match(self, text: str) -> Match:
         """Find the step that answers her text: crisis first, then the best answer."""
         memo: dict[str, Any] = {}  # her words read once per message, then forgotten
@@ -283,8 +294,9 @@ class Index:
                 sentences = [space.vector(model.features(self._reader.read(part, memo)))
                              for part in parts]
         told = [float(urgent_model.probabilities(v)[1]) for v in sentences] if urgent_model else []
-        urgent = ((rule is not None and rule.urgent) or self._urgent(urgency, whole)
-                  or any(u >= URGENT_SURE for u in told))
+        urgent = (rule is not None and rule.urgent) or (
+            (self._urgent(urgency, whole) or any(u >= URGENT_SURE for u in told))
+            and not self.asked_calmly(text, reading))
         # which crisis step, or which step of the rule's topic: any sentence may tell
         every = [whole]
         if urgent or rule is not None:
