@@ -284,11 +284,12 @@ class Index:
         if urgent_model is not None and self._crisis_by_topic:
             urgency = float(urgent_model.probabilities(vector)[1])
         # A sentence of a story is urgent only on the urgency model's own word (URGENT_SURE),
-        # and is read only when the whole story is not plainly calm (SENTENCES_FROM): reading
-        # each sentence again is most of a long message's cost.
+        # and is read only when the whole story is neither plainly calm (SENTENCES_FROM) nor
+        # already urgent: reading each sentence again is most of a long message's cost.
         sentences: list[model.Vector] = []
         if (urgent_model is not None and len(text) >= SPLIT_FROM
-                and urgency >= urgent_model.threshold * SENTENCES_FROM):
+                and urgency >= urgent_model.threshold * SENTENCES_FROM
+                and not (urgency >= URGENT_SURE or (rule is not None and rule.urgent))):
             parts = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= 2]
             if len(parts) > 1:
                 sentences = [space.vector(model.features(self._reader.read(part, memo)))
