@@ -49,10 +49,13 @@ RUNNER_UP = 0.06  # a runner-up or suggestion needs at least this probability
 # A sentence of a story is urgent only from URGENT_SURE: "I was afraid he would not wake
 # up" inside a calm question is not a crisis now. Set by a sweep over all tuning sets
 # (docs/matching.md): false crises 2.0% -> 1.5%, urgent messages flagged 95.2% -> 95.8%.
+# Session 6 replayed the decision over all sets (4,143 questions, 481 urgent): the shares
+# 0.25 and 0.4 (were 0.15 and 0.3) flag the same urgent messages (all but 9) and 59 calm
+# ones instead of 64; every higher bar missed more urgent ones.
 URGENT_SURE = 0.7
 URGENT_ALONE = 0.3
-ALONE_SHARE = 0.15
-CRISIS_SHARE = 0.3
+ALONE_SHARE = 0.25
+CRISIS_SHARE = 0.4
 # ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
 # sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
 CALM_SURE = 0.8
