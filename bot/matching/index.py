@@ -219,7 +219,7 @@ class Index:
             # the model "unknown words" would mean "not ours". A word no other phrase has
             # counts as unknown instead: without this phrase the reader would not know it,
             # just as a question she writes has words no phrase has.
-            shared = Counter(key for reading, (label, _, _) in zip(readings, labelled)
+            shared = Counter(key for reading, (label, _, _) in zip(readings, labelled, strict=True)
                              if label != model.NOT_OURS
                              for key in {k for token in reading.tokens for k in token})
             samples = [model.features(r, r.unknown + sum(
