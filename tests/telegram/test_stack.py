@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 import pytest
 from fakeapi import FakeBotApi
 
@@ -33,7 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres,
               pytest.mark.skipif(shutil.which("nginx") is None,
                                  reason="nginx is not installed (apt-get install nginx-light)")]
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 HOOK_SECRET = "stack-test-webhook-secret"
 
 
@@ -78,13 +76,7 @@ async def _until_answers(url: str, seconds: float = 30.0, **kwargs: object) -> i
             await asyncio.sleep(0.1)
 
 
-async def test_the_stack_serves_a_webhook_through_nginx(tmp_path: Path) -> None:
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__})")
-    schema = f"stack_test_{secrets.token_hex(6)}"
-    await conn.execute(f"CREATE SCHEMA {schema}")
+async def test_the_stack_serves_a_webhook_through_nginx(tmp_path: Path, pg_url: str) -> None:
     bot_port, health_port, https_port, http_port = (_free_port() for _ in range(4))
     nginx = bot = None
     try:
@@ -93,7 +85,7 @@ async def test_the_stack_serves_a_webhook_through_nginx(tmp_path: Path) -> None:
             env.update({"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url,
                         "PODRUGA_SECRET": secrets.token_urlsafe(48),
                         "PODRUGA_WEBHOOK_SECRET": HOOK_SECRET,
-                        "PODRUGA_DB": f"{PG_URL}?search_path={schema}",
+                        "PODRUGA_DB": pg_url,
                         "PODRUGA_DATA": str(ROOT), "PYTHONPATH": str(ROOT)})
             log = tmp_path / "bot.log"
             with open(log, "wb") as out:
@@ -156,5 +148,3 @@ async def test_the_stack_serves_a_webhook_through_nginx(tmp_path: Path) -> None:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
