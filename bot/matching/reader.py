@@ -500,17 +500,16 @@ class Reader:
         zh_line: list[str] = []  # Latin j read as ж ("nojom" is ножом), for the crisis lexicon
         layout_line: list[str] = []
         for chunk, with_marks in zip(typed, marked, strict=True):
-            # a chunk's skeletons once per message: a story's sentences repeat its words
-            spelt = memo.get("\x1f" + with_marks)  # \x1f: no chunk's own key has it
-            if spelt is None:
-                spelt = memo["\x1f" + with_marks] = self._chunk_lines(chunk, with_marks)
-            layout_words, chunk_words, translit, zh, layout = spelt
+            # a chunk is read once per message: a story's sentences repeat its words
+            read = memo.get(with_marks)
+            if read is None:
+                layout_words, chunk_words, *spelt = self._chunk_lines(chunk, with_marks)
+                read = memo[with_marks] = (*spelt,
+                                           *self._chunk_tokens(chunk_words, layout_words))
+            translit, zh, layout, found, missed = read
             translit_line += translit
             zh_line += zh
             layout_line += layout
-            if with_marks not in memo:
-                memo[with_marks] = self._chunk_tokens(chunk_words, layout_words)
-            found, missed = memo[with_marks]
             tokens.extend(found)
             unknown += missed
         return (
