@@ -104,7 +104,8 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A safety-net rule: phrases that decide a topic (and urgency) whatever the models say."""
+    """A safety-net rule: phrases that decide a topic (and urgency) whatever the models say,
+    or (``calm``) that the models alone may not make a message urgent."""
 
     topics: frozenset[str]
     urgent: bool
@@ -164,7 +165,7 @@ class Index:
     _models: model.Models
     _class_entry: tuple[Entry | None, ...]  # by answer-model class; None for NOT_OURS
     _rules: tuple[Rule, ...]
-    _calm_rules: tuple[Rule, ...]  # she asks ahead of time, or about the past
+    _calm_rules: tuple[Rule, ...]  # she asks ahead of time
     _human: str | None
     _crisis_by_topic: dict[str, tuple[str, ...]]
     _crisis_classes: np.ndarray  # answer-model classes that are crisis steps
@@ -242,7 +243,10 @@ class Index:
         self._class_entry = tuple(by_step.get(c) for c in self._models.answer.classes)
         self._crisis_classes = np.array([e is not None and e.crisis for e in self._class_entry])
         self._step_classes = np.array([e is not None for e in self._class_entry])
-        self._rules = tuple(r for r in examples.rules if r.topics & self.topics and not r.calm)
+        # urgent rules first, each kind in the file's order: the first that fires decides
+        self._rules = tuple(sorted((r for r in examples.rules
+                                    if r.topics & self.topics and not r.calm),
+                                   key=lambda r: not r.urgent))
         self._calm_rules = tuple(r for r in examples.rules if r.calm)
         self._human = next((e.step for e in self._entries if "human" in e.topics
                             and not e.crisis), None)
@@ -258,22 +262,21 @@ class Index:
 
     # -- matching --------------------------------------------------------------------
 
-    def safety_net(self, text: str, reading: Reading | None = None) -> Rule | None:
-        """The first safety-net rule her text fires, urgent rules first."""
+    def _fired(self, rules: Iterable[Rule], text: str, reading: Reading | None) -> Rule | None:
+        """The first of the rules whose pattern her text matches: in its spelling skeletons
+        (Russian, Ukrainian and their transliterations) or as plain text (English)."""
         reading = reading or self._reader.read(text)
         lines = (*reading.lines, clean(text))
-        for urgent in (True, False):
-            for rule in self._rules:
-                if rule.urgent == urgent and any(rule.pattern.search(ln) for ln in lines):
-                    return rule
-        return None
+        return next((r for r in rules if any(r.pattern.search(ln) for ln in lines)), None)
+
+    def safety_net(self, text: str, reading: Reading | None = None) -> Rule | None:
+        """The first safety-net rule her text fires, urgent rules first."""
+        return self._fired(self._rules, text, reading)
 
     def asked_calmly(self, text: str, reading: Reading | None = None) -> bool:
         """Does her text say it is asked ahead of time ("хочу знать заранее", "just in
         case")? Then the models alone cannot make it a crisis; a safety-net rule still can."""
-        reading = reading or self._reader.read(text)
-        lines = (*reading.lines, clean(text))
-        return any(r.pattern.search(ln) for r in self._calm_rules for ln in lines)
+        return self._fired(self._calm_rules, text, reading) is not None
 
     def match(self, text: str) -> Match:
         """Find the step that answers her text: crisis first, then the best answer."""
