@@ -89,6 +89,14 @@ def test_keyboard_layout_both_ways() -> None:
     assert cyrillic_to_latin("ьуерфвщту") == "methadone"
 
 
+def test_a_short_word_is_not_read_as_a_longer_one(index: Index) -> None:
+    # "уметь" (to know how) is two letters from "умереть" (to die); a slip is one letter
+    read = index._reader.read
+    assert not any(key.startswith("umer") for token in read("хочу уметь").tokens
+                   for key in token)
+    assert any("beremen" in token for token in read("бременость").tokens)  # two slips
+
+
 # -- answers: each robustness item -----------------------------------------------------------
 
 

@@ -59,6 +59,7 @@ STOPWORDS = frozenset(
 _ONE_LETTER_WORDS = frozenset("вузсиіаяк")
 # Runs of letters at least this long that the index does not know are tried as stuck words.
 STUCK_MIN = 9
+SHORT_KEY = 5  # a key this short reaches its near misses by one letter more or less
 STUCK_UNKNOWN = 2  # pieces of a cut that may be words the content does not have
 _FOLD = str.maketrans({"ё": "е", "і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _STOPS = frozenset(w.translate(_FOLD) for w in STOPWORDS)
@@ -378,10 +379,13 @@ class Reader:
             if len(key) < 4:
                 continue
             cutoff = 80.0 if len(key) <= 6 else 74.0
-            # a slip in the first letter is rare; bucketing by it keeps noise and time down
+            # a slip in the first letter is rare; bucketing by it keeps noise and time down.
+            # A short word is one slip from its neighbours, never two: "уметь" is not
+            # "умереть", nor "гинуть" "загинути".
+            reach = 1 if len(key) <= SHORT_KEY else 2
             pool = [
                 k
-                for size in range(len(key) - 2, len(key) + 3)
+                for size in range(len(key) - reach, len(key) + reach + 1)
                 for k in self._vocab_by_len.get((key[0], size), ())
             ]
             for hit, score, _ in process.extract(
