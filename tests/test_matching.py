@@ -151,6 +151,19 @@ def test_a_runner_up_with_weight_is_offered_beside_a_sure_answer(index: Index) -
     assert match.suggestions == ("rights.children", "testing.hcv")
 
 
+def test_unsure_of_the_step_but_sure_of_the_topic_is_an_answer(index: Index) -> None:
+    classes = index._models.answer.classes
+    p = np.full(len(classes), 0.0)
+    p[classes.index("ost.pregnancy")] = 0.16  # below FAIR on its own
+    p[classes.index("ost.preg_dose")] = 0.1  # the same topic: 0.26 together
+    p[classes.index("testing.hcv")] = 0.14
+    p[classes.index("_not_ours")] = 0.1
+    match = index._answer(p)
+    assert match.step == "ost.pregnancy" and match.suggestions == ("testing.hcv",)
+    p[classes.index("ost.preg_dose")] = 0.05  # 0.21 together: "did you mean"
+    assert index._answer(p).step is None
+
+
 def test_not_ours_never_answers_but_may_ask_did_you_mean(index: Index) -> None:
     classes = index._models.answer.classes
     p = np.full(len(classes), 0.0)
