@@ -35,8 +35,7 @@ def learned(world: Any) -> set[str]:
     read = world.index._reader.read
     texts = [p for e in world.index.entries for ps in e.phrases.values() for p in ps]
     texts += [t for e in world.index.entries for t in e.titles.values()]
-    examples = shipped_examples()
-    texts += [*examples.not_ours, *examples.calm, *(t for v in examples.urgent.values() for t in v)]
+    texts += shipped_examples().texts()
     return {read(t).lines[0] for t in texts}
 
 

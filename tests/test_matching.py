@@ -327,8 +327,7 @@ def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> Non
     examples = shipped_examples()
     learned = {read(p).lines[0] for e in world.index.entries for ps in e.phrases.values()
                for p in ps}
-    learned |= {read(t).lines[0] for t in (*examples.calm, *examples.not_ours,
-                                           *(t for v in examples.urgent.values() for t in v))}
+    learned |= {read(t).lines[0] for t in examples.texts()}
     mine = [text for text, _ in NEW_URGENT + NEW_CALM + NEW_TOPICS]
     assert [t for t in mine if read(t).lines[0] in learned] == []
 
@@ -404,6 +403,24 @@ def test_without_crisis_steps_nothing_is_a_crisis() -> None:
     toy = Index.build(TOY, Examples(not_ours=("рецепт борща",)))
     assert not toy.match("передоз, не дышит").crisis
     assert toy.match("где тест на вич").step == "testing.hiv"
+
+
+def test_a_calm_example_of_a_crisis_step_teaches_its_calm_twin() -> None:
+    cpr = Entry("crisis.cpr", ("cpr",), {"ru": ("не дышит, давлю на грудь, что дальше",
+                                               "сердце остановилось что делать")}, crisis=True)
+    examples = Examples(calm={"crisis.cpr": ("как делают массаж сердца, учусь на курсах",),
+                              "testing.hiv": ("меня изнасиловали давно, где сдать на вич",),
+                              "other": ("кошка не ест третий день",)})
+    toy = Index.build((*TOY, cpr), examples)
+    classes = toy._models.answer.classes
+    assert set(classes) == {"ost.what", "testing.hiv", "crisis.cpr", "crisis.cpr~calm"}
+    p = np.zeros(len(classes))
+    p[classes.index("crisis.cpr~calm")], p[classes.index("crisis.cpr")] = 0.5, 0.2
+    p[classes.index("ost.what")] = 0.3
+    # she gets the step the twin stands for, as a calm answer...
+    assert toy._answer(p) == Match("crisis.cpr", pytest.approx(0.7), False, ("ost.what",))
+    # ...and only the step's own class is crisis weight for urgency
+    assert float(p[toy._crisis_classes].sum()) == pytest.approx(0.2)
 
 
 def test_a_cached_model_answers_as_the_trained_one(tmp_path: Path,

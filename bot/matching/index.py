@@ -74,6 +74,12 @@ EXAMPLE_WEIGHT = 3.0
 # all tuning sets every story with an urgent sentence had at least 1.2 times the threshold
 # as a whole; 90% of long messages are below it and cost one reading instead of several.
 SPLIT_FROM = 60
+# A calm example of a crisis step ("how do you do CPR? I want to learn") teaches the answer
+# model a class of its own, the step's calm twin: it answers with the step, but is not
+# crisis-step weight that could make the message urgent. OTHER: calm examples no step of
+# ours answers (a pet, a film): the urgency model alone learns from them.
+CALM_TWIN = "~calm"
+OTHER = "other"
 SENTENCES_FROM = 0.5
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
@@ -124,8 +130,14 @@ class Examples:
 
     not_ours: tuple[str, ...] = ()
     urgent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # topic -> texts
-    calm: tuple[str, ...] = ()
+    # step that answers them (or OTHER: none of ours) -> texts
+    calm: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+
+    def texts(self) -> tuple[str, ...]:
+        """Every example text, whatever it teaches."""
+        return (*self.not_ours, *(t for texts in self.urgent.values() for t in texts),
+                *(t for texts in self.calm.values() for t in texts))
 
 
 def _data(name: str) -> Any:
@@ -153,7 +165,7 @@ def shipped_examples() -> Examples:
     return Examples(
         not_ours=tuple(_data("not_ours.yaml")["examples"]),
         urgent={str(k): tuple(v) for k, v in crisis["urgent"].items()},
-        calm=tuple(crisis["calm"]),
+        calm={str(k): tuple(v) for k, v in crisis["calm"].items()},
         rules=rules,
     )
 
@@ -163,7 +175,7 @@ class Index:
 
     __slots__ = ("_entries", "_reader", "_models", "_class_entry", "_rules", "_human",
                  "_crisis_by_topic", "_crisis_classes", "_step_classes", "_calm_rules",
-                 "_kin")
+                 "_kin", "_twins")
     _entries: tuple[Entry, ...]
     _reader: Reader
     _models: model.Models
@@ -175,6 +187,7 @@ class Index:
     _crisis_classes: np.ndarray  # answer-model classes that are crisis steps
     _step_classes: np.ndarray  # answer-model classes that are steps (all but NOT_OURS)
     _kin: np.ndarray  # [a, b]: classes a and b are steps that share a topic
+    _twins: tuple[tuple[int, int], ...]  # (calm twin class, its crisis step's class)
 
     def __init__(self) -> None:
         raise TypeError("use Index.build(entries)")
@@ -200,6 +213,15 @@ class Index:
             steps = self._crisis_by_topic.get(topic)
             if steps:
                 labelled += [(steps[0], "", t) for t in texts]
+        # Calm examples teach the answer model the step they name; a crisis step's, as its twin.
+        by_step = {e.step: e for e in self._entries}
+        calm_only: list[str] = []  # the urgency model's only
+        for step, texts in examples.calm.items():
+            named = by_step.get(step)
+            if named is None:  # OTHER, or a step these flows do not have
+                calm_only += texts
+            else:
+                labelled += [(step + CALM_TWIN if named.crisis else step, "", t) for t in texts]
         labelled += [(model.NOT_OURS, "", t) for t in examples.not_ours]
         built: list[Reader] = []  # the reader, once it has been built from the phrases
 
@@ -231,7 +253,7 @@ class Index:
             samples = [model.features(r, r.unknown + sum(
                 all(shared[k] <= 1 for k in token) for token in r.tokens)) for r in readings]
             labels = [label for label, _, _ in labelled]
-            calm = [model.features(read(text)) for text in examples.calm]
+            calm = [model.features(read(text)) for text in calm_only]
             weights = [EXAMPLE_WEIGHT if lang == "" else 1.0 for _, lang, _ in labelled]
             return model.TrainingSet(samples + calm, labels, urgent + [False] * len(calm),
                                      weights + [EXAMPLE_WEIGHT] * len(calm), reader().state())
@@ -239,16 +261,23 @@ class Index:
         # The key covers the reader's own tables too (slang, function words): a cached
         # reader state must be of the same code as the reader that would be built.
         key = model.training_hash(
-            [tuple(x for row in labelled for x in row), examples.calm,
+            [tuple(x for row in labelled for x in row), tuple(calm_only),
              tuple("u" if flag else "c" for flag in urgent), reader_code()])
         self._models = model.trained(key, training)
         # Cached models bring the reader they were trained with: no phrase is read again.
         self._reader = built[0] if built else Reader.from_state(self._models.reader_state)
-        by_step = {e.step: e for e in self._entries}
-        self._class_entry = tuple(by_step.get(c) for c in self._models.answer.classes)
-        self._crisis_classes = np.array([e is not None and e.crisis for e in self._class_entry])
+        classes = self._models.answer.classes
+        self._class_entry = tuple(by_step.get(c.removesuffix(CALM_TWIN)) for c in classes)
+        # urgent weight: a crisis step's own class, not its calm twin
+        self._crisis_classes = np.array([e is not None and e.crisis and not c.endswith(CALM_TWIN)
+                                         for c, e in zip(classes, self._class_entry, strict=True)])
+        # a twin's probability is its step's when answering: (twin, step) class pairs
+        self._twins = tuple((n, classes.index(c.removesuffix(CALM_TWIN)))
+                            for n, c in enumerate(classes)
+                            if c.endswith(CALM_TWIN) and c.removesuffix(CALM_TWIN) in classes)
         self._step_classes = np.array([e is not None for e in self._class_entry])
-        self._kin = np.array([[a is not None and b is not None and bool(set(a.topics) & set(b.topics))
+        self._kin = np.array([[a is not None and b is not None
+                               and bool(set(a.topics) & set(b.topics))
                                for b in self._class_entry] for a in self._class_entry])
         # urgent rules first, each kind in the file's order: the first that fires decides
         self._rules = tuple(sorted((r for r in examples.rules
@@ -331,8 +360,7 @@ class Index:
         if self._models.urgent is None or urgency < self._models.urgent.threshold:
             return False
         top, top_p = self._top(p)
-        entry = self._class_entry[top]
-        if top_p >= CALM_SURE and entry is not None and not entry.crisis and urgency < URGENT_SURE:
+        if top_p >= CALM_SURE and not self._crisis_classes[top] and urgency < URGENT_SURE:
             return False
         if urgency >= URGENT_SURE:
             return True
@@ -371,6 +399,11 @@ class Index:
         no reason. The stories in the content's `ask` phrases teach the model to find the
         question inside a long message.
         """
+        if self._twins:  # a calm twin answers with its crisis step
+            p = p.copy()
+            for twin, step in self._twins:
+                p[step] += p[twin]
+                p[twin] = 0.0
         ranked = [int(n) for n in np.argsort(-p)]
         steps = [n for n in ranked if self._class_entry[n] is not None]
         if not steps:
