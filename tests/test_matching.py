@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.matching import Entry, Examples, Index, Match
-from bot.matching.index import RUNNER_UP
+from bot.matching.index import OTHER, RUNNER_UP, shipped_examples
 from bot.matching.layout import cyrillic_to_latin, latin_to_cyrillic
 from bot.matching.normalise import clean
 from bot.matching.reader import Reader, _is_stop
@@ -321,8 +321,6 @@ def test_the_new_topics_are_found_by_typed_questions(world: Any, index: Index, t
 
 
 def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> None:
-    from bot.matching.index import shipped_examples
-
     read = world.index._reader.read
     examples = shipped_examples()
     learned = {read(p).lines[0] for e in world.index.entries for ps in e.phrases.values()
@@ -387,6 +385,12 @@ def test_the_examples_and_the_rules_are_few_and_in_data_files() -> None:
     examples = yaml.safe_load((DATA / "crisis_examples.yaml").read_text(encoding="utf-8"))
     assert set(examples) == {"urgent", "calm"}
     assert len(_rules()) <= 10
+
+
+def test_every_calm_example_names_a_step_of_ours_or_other(world: Any) -> None:
+    # a misspelt step would quietly teach the urgency model only
+    named = set(shipped_examples().calm) - {OTHER}
+    assert named <= {e.step for e in world.index.entries}
 
 
 # -- training and the cache ----------------------------------------------------------------
