@@ -97,6 +97,15 @@ def test_a_short_word_is_not_read_as_a_longer_one(index: Index) -> None:
     assert any("beremen" in token for token in read("бременость").tokens)  # two slips
 
 
+def test_a_word_among_layout_slips_is_read_as_one_too(index: Index) -> None:
+    # "ghb" is GHB in English, but "при" on the wrong layout, as its neighbours are
+    read = index._reader.read
+    slipped = read("ljpf vtnfljyf ghb ,thtvtyyjcnb")  # доза метадона при беременности
+    assert [sorted(t)[0] for t in slipped.tokens] == ["doz", "metadon", "beremen"]
+    assert "ghb" not in slipped.lines[0]  # nor in the line its letters spell
+    assert any("ghb" in t for t in read("GHB and meth").tokens)
+
+
 # -- answers: each robustness item -----------------------------------------------------------
 
 

@@ -322,9 +322,12 @@ class Reader:
     def _known(self, keys: Iterable[str]) -> Token:
         return {k: 1.0 for k in keys if k in self._lexicon}
 
-    def _chunk_tokens(self, chunk_words: list[str],
-                      layout_words: list[str] | None) -> tuple[list[Token], int]:
-        """One typed chunk's tokens and its number of unknown words."""
+    def _chunk_tokens(self, chunk_words: list[str], layout_words: list[str] | None,
+                      slips_around: bool = False) -> tuple[list[Token], int, bool]:
+        """One typed chunk's tokens, its number of unknown words, and whether it was read as
+        a keyboard-layout slip. ``slips_around``: other words of her message are slips, so
+        a layout reading the content knows (or that is only function words) wins even over
+        a Latin word the content knows ("ghb" is "при" there, not the drug GHB)."""
         tokens: list[Token] = []
         unknown = 0
         # (word, its keys, the keys the index knows); layout slips replace the chunk
@@ -334,15 +337,17 @@ class Reader:
                 keys = self._keys(word)
                 read.append((word, keys, self._known(keys)))
         misses = sum(1 for _, _, known in read if not known)
-        if misses and layout_words:
+        is_slip = False
+        if (misses or slips_around) and layout_words:
             slipped = []
             for word in layout_words:
                 if not _is_stop(word):
                     keys = self._keys(word)
                     slipped.append((word, keys, self._known(keys)))
-            if sum(1 for *_, known in slipped if known) > len(read) - misses:
-                read = slipped
-            elif len(slipped) == len(read):
+            if sum(1 for *_, known in slipped if known) > len(read) - misses or (
+                    slips_around and all(known for *_, known in slipped)):
+                read, is_slip = slipped, True
+            elif misses and len(slipped) == len(read):
                 # neither reading is known: let the near-miss search try both
                 read = [
                     (word, keys + other_keys, known)
@@ -363,7 +368,7 @@ class Reader:
                 tokens.append(near)
             else:
                 unknown += 1
-        return tokens, unknown
+        return tokens, unknown, is_slip
 
     def _fuzzy(self, word: str, keys: tuple[str, ...]) -> Token:
         """Keys of the index close to this unknown word: a prefix, then edit distance."""
@@ -503,14 +508,23 @@ class Reader:
         translit_line: list[str] = []
         zh_line: list[str] = []  # Latin j read as ж ("nojom" is ножом), for the crisis lexicon
         layout_line: list[str] = []
+        reads = []
         for chunk, with_marks in zip(typed, marked, strict=True):
             # a chunk is read once per message: a story's sentences repeat its words
             read = memo.get(with_marks)
             if read is None:
                 layout_words, chunk_words, *spelt = self._chunk_lines(chunk, with_marks)
-                read = memo[with_marks] = (*spelt,
+                read = memo[with_marks] = (*spelt, layout_words, chunk_words,
                                            *self._chunk_tokens(chunk_words, layout_words))
-            translit, zh, layout, found, missed = read
+            reads.append(read)
+        # One word typed on the wrong layout says the words around it may be too.
+        slips_around = any(read[-1] for read in reads)
+        for read in reads:
+            translit, zh, layout, layout_words, chunk_words, found, missed, is_slip = read
+            if slips_around and not is_slip and layout_words:
+                found, missed, is_slip = self._chunk_tokens(chunk_words, layout_words, True)
+            if is_slip:  # its Latin letters are not transliteration: "ghb" is not "гхб"
+                translit = zh = layout
             translit_line += translit
             zh_line += zh
             layout_line += layout
