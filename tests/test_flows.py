@@ -69,6 +69,19 @@ def test_shipped_flows_load_without_errors() -> None:
     assert model is not None and "main.menu" in model.steps
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "flows").glob("*.yaml"))
+                         + sorted((ROOT / "bot" / "matching" / "data").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_yaml_reads_the_same_without_libyaml(path: Path) -> None:
+    # Without libyaml PyYAML falls back to its pure-Python loader, which is stricter
+    # ("msg?]" inside [...] is an error there): the same files must load on both.
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    fast = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert yaml.load(text, Loader=yaml.SafeLoader) == fast
+
+
 def test_podruga_error_is_abstract() -> None:
     with pytest.raises(TypeError):
         PodrugaError("x")
