@@ -76,14 +76,14 @@ EXAMPLE_WEIGHT = 3.0
 # all tuning sets every story with an urgent sentence had at least 1.2 times the threshold
 # as a whole; 90% of long messages are below it and cost one reading instead of several.
 SPLIT_FROM = 60
+SENTENCES_FROM = 0.5
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 # A calm example of a crisis step ("how do you do CPR? I want to learn") teaches the answer
 # model a class of its own, the step's calm twin: it answers with the step, but is not
 # crisis-step weight that could make the message urgent. OTHER: calm examples no step of
 # ours answers (a pet, a film): the urgency model alone learns from them.
 CALM_TWIN = "~calm"
 OTHER = "other"
-SENTENCES_FROM = 0.5
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
 @dataclass(frozen=True, slots=True)
