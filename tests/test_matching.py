@@ -71,6 +71,30 @@ def test_transliteration_schemes_meet_in_the_skeleton(latin: str, cyrillic: str)
     assert skeleton(cyrillic) in readings
 
 
+def _greedy(word: str, table: dict[str, str]) -> str:
+    """The transliteration as its table reads: at each position the longest key."""
+    out, i = [], 0
+    while i < len(word):
+        size = next((n for n in (4, 3, 2, 1) if word[i:i + n] in table), 0)
+        out.append(table[word[i:i + size]] if size else word[i])
+        i += size or 1
+    return "".join(out)
+
+
+def test_transliteration_reads_the_longest_letter_group_first() -> None:
+    from bot.matching.translit import _J_AS_ZH, _LATIN_TO_CYR
+
+    zh_table = {**_LATIN_TO_CYR, **_J_AS_ZH}
+    samples = ["zhenshchina", "shchastya", "iiulia", "tsvetok", "ksh", "yajo", "4tob6", "jiji",
+               "podskazhite", "schastie", "vagitna", "beremennaja", "kiiv", "x3", "tszh"]
+    letters = "abcdefghijklmnopqrstuvwxyz436"
+    samples += ["".join(letters[(i * 7 + j * 13) % len(letters)] for j in range(2 + i % 9))
+                for i in range(400)]
+    for word in samples:
+        assert to_cyrillic(word) == _greedy(word, _LATIN_TO_CYR), word
+        assert to_cyrillic(word, j_as_zh=True) == _greedy(word, zh_table), word
+
+
 def test_function_words_in_latin_letters_are_function_words() -> None:
     assert all(_is_stop(w) for w in ("chy", "tse", "shcho", "4to", "kak", "ili"))
     assert not any(_is_stop(w) for w in ("metadon", "zpt", "vagitna"))
@@ -519,6 +543,7 @@ def test_nothing_she_typed_stays_in_memory_unless_it_reads_as_a_content_word(
         index.match("меня зовут Оксана Петренко, номер 0501234567, беременна на метадоне")
         index.match("ya zhyvu na vulytsi lisova 5 kvartyra 12, zpt")
     kept = _strings_in(index._reader)
+    assert "беременна" in index._reader._known_chunks, "a content word's reading is kept"
     for word in private:
         keys = {word, skeleton(word), skeleton(to_cyrillic(word))}
         assert not keys & kept, word

@@ -321,7 +321,7 @@ class Index:
         memo: dict[str, Any] = {}  # her words read once per message, then forgotten
         reading = self._reader.read(text, memo)
         space, answer, urgent_model = self._models.space, self._models.answer, self._models.urgent
-        vector = space.vector(model.features(reading))
+        vector = space.vector_of(reading)
         whole = answer.probabilities(vector)
         rule = self.safety_net(text, reading)
         urgency = 0.0
@@ -336,7 +336,7 @@ class Index:
                 and not (urgency >= URGENT_SURE or (rule is not None and rule.urgent))):
             parts = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= 2]
             if len(parts) > 1:
-                sentences = [space.vector(model.features(self._reader.read(part, memo)))
+                sentences = [space.vector_of(self._reader.read(part, memo))
                              for part in parts]
         told = [float(urgent_model.probabilities(v)[1]) for v in sentences] if urgent_model else []
         urgent = (rule is not None and rule.urgent) or (

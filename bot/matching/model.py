@@ -28,6 +28,7 @@ import hashlib
 import logging
 import math
 import os
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,10 +60,8 @@ _MEMO_MAX = 4
 MIN_SAMPLES = 2  # a feature must occur in this many training texts to be kept
 
 
-def features(reading: Reading, unknown: int | None = None) -> dict[str, float]:
-    """The sparse features of one reading (see the module docstring). ``unknown``: how
-    many of its words to count as unknown to the content, when not the reading's own
-    count (a training phrase's: see Index.build)."""
+def _word_features(reading: Reading, unknown: int | None) -> dict[str, float]:
+    """The features of one reading but its character n-grams (see features())."""
     found: dict[str, float] = {}
     firsts: list[str] = []
     for token in reading.tokens:
@@ -72,17 +71,25 @@ def features(reading: Reading, unknown: int | None = None) -> dict[str, float]:
         firsts.append(min(token))
     for left, right in zip(firsts, firsts[1:], strict=False):
         found[f"b:{left}|{right}"] = 1.0
+    unknown = reading.unknown if unknown is None else unknown
+    words = len(reading.tokens) + reading.unknown
+    # how much of her text the content has no word for, in quarters: binary, like the rest
+    share = round(4 * unknown / words) if words else 4
+    found[f"unknown:{share}"] = 1.0
+    return found
+
+
+def features(reading: Reading, unknown: int | None = None) -> dict[str, float]:
+    """The sparse features of one reading (see the module docstring). ``unknown``: how
+    many of its words to count as unknown to the content, when not the reading's own
+    count (a training phrase's: see Index.build)."""
+    found = _word_features(reading, unknown)
     for line in reading.lines:
         padded = f" {line} "
         for n in NGRAMS:
             for i in range(len(padded) - n + 1):
                 gram = "c:" + padded[i : i + n]
                 found[gram] = found.get(gram, 0.0) + 1.0
-    unknown = reading.unknown if unknown is None else unknown
-    words = len(reading.tokens) + reading.unknown
-    # how much of her text the content has no word for, in quarters: binary, like the rest
-    share = round(4 * unknown / words) if words else 4
-    found[f"unknown:{share}"] = 1.0
     return found
 
 
@@ -95,17 +102,97 @@ class Vector:
     values: np.ndarray
 
 
+class _Letters(dict[int, int]):
+    """A str.translate table that writes any letter it lacks as code 0."""
+
+    def __missing__(self, key: int) -> int:
+        return 0
+
+
+class _Grams:
+    """The character n-gram features of a space as numbers, so that her n-grams are
+    found with numpy instead of a dict lookup each: a long message has a thousand.
+
+    Each letter the features use gets a code 1..K (0: any other letter); an n-gram is
+    the number its codes spell in base K + 1, then shifted to max(NGRAMS) digits, plus n
+    in front so that lengths never meet. The codes are exact: no two n-grams share one.
+    """
+
+    __slots__ = ("letters", "base", "codes", "rows")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        # The names are sorted (FeatureSpace): the n-grams are the run of rows named "c:...".
+        # This runs at every start, so it works on whole runs, not name by name.
+        first, end = bisect_left(names, "c:"), bisect_left(names, "c;")  # ";" follows ":"
+        grams = [name[2:] for name in names[first:end]]
+        alphabet = sorted(set("".join(grams)))
+        self.letters = _Letters({ord(c): i for i, c in enumerate(alphabet, 1)})
+        self.base = len(alphabet) + 1
+        sizes = np.fromiter(map(len, grams), np.intp, len(grams))
+        codes, rows = [np.empty(0, np.int64)], [np.empty(0, np.intp)]
+        for n in NGRAMS:
+            same = np.flatnonzero(sizes == n)
+            codes.append(self._windows("".join(grams[i] for i in same), n, step=n))
+            rows.append(same + first)
+        code = np.concatenate(codes)
+        order = np.argsort(code)
+        self.codes, self.rows = code[order], np.concatenate(rows)[order]
+
+    def _windows(self, text: str, n: int, step: int = 1) -> np.ndarray:
+        """The codes of text's n-letter windows that start every ``step`` letters."""
+        letters = np.frombuffer(text.translate(self.letters).encode("utf-32-le"),
+                                dtype=np.uint32).astype(np.int64)
+        width = (len(letters) - n) // step + 1
+        if width <= 0:
+            return np.empty(0, np.int64)
+        code = np.full(width, n, dtype=np.int64)
+        for i in range(n):
+            code = code * self.base + letters[i : i + step * (width - 1) + 1 : step]
+        return code * self.base ** (max(NGRAMS) - n)
+
+    def found(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the space's n-grams in these lines, and how often each occurs."""
+        every = [self._windows(f" {line} ", n) for line in lines for n in NGRAMS]
+        if not every or not len(self.codes):
+            return np.empty(0, np.intp), np.empty(0, np.float64)
+        codes, counts = np.unique(np.concatenate(every), return_counts=True)
+        at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+        known = self.codes[at] == codes
+        return self.rows[at[known]], counts[known].astype(np.float64)
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureSpace:
-    """The features the models were trained on: name -> row, and each row's idf."""
+    """The features the models were trained on: name -> row, and each row's idf. The rows
+    are in the order of the names, sorted (as _vectorise makes them)."""
 
     columns: Mapping[str, int]
     idf: np.ndarray
+    _grams: _Grams = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = list(self.columns)
+        if list(self.columns.values()) != list(range(len(names))) or any(
+                a >= b for a, b in zip(names, names[1:], strict=False)):
+            raise ValueError("feature names out of order")  # a damaged cache: train again
+        object.__setattr__(self, "_grams", _Grams(names))
 
     def vector(self, found: Mapping[str, float]) -> Vector:
         """Her features as the models see them (sublinear counts, idf, L2 norm)."""
         rows = np.fromiter(map(self.columns.get, found, repeat(-1)), np.intp, len(found))
         values = np.fromiter(found.values(), np.float64, len(found))
+        return self._weighted(rows, values)
+
+    def vector_of(self, reading: Reading) -> Vector:
+        """vector(features(reading)), with the n-grams found by number (see _Grams)."""
+        found = _word_features(reading, None)
+        rows = np.fromiter(map(self.columns.get, found, repeat(-1)), np.intp, len(found))
+        values = np.fromiter(found.values(), np.float64, len(found))
+        gram_rows, gram_counts = self._grams.found(reading.lines)
+        return self._weighted(np.concatenate([rows, gram_rows]),
+                              np.concatenate([values, gram_counts]))
+
+    def _weighted(self, rows: np.ndarray, values: np.ndarray) -> Vector:
         known = (rows >= 0) & (values > 0)
         rows, values = rows[known], values[known]
         # sublinear counts as in training; a near-miss reading (< 1) counts as its sureness
@@ -129,7 +216,9 @@ class LinearModel:
         """Calibrated probability of each class, in the order of `classes`."""
         scores = self.intercept.astype(np.float64)
         if len(vector.rows):
-            scores = scores + vector.values @ self.coef[vector.rows]
+            # in the coefficients' own float32: casting her rows of them to float64 cost
+            # more than the sum
+            scores = scores + vector.values.astype(np.float32) @ self.coef[vector.rows]
         scaled = scores * self.temperature
         scaled -= scaled.max()
         exp = np.exp(scaled)

@@ -34,6 +34,10 @@ STOP_MIN_STEPS = 20
 # Her words read before, kept (bounded) only when they read as a content word: stemming
 # and the Ukrainian dictionary cost most of a question, and women's words repeat.
 KNOWN_WORDS_MAX = 20_000
+# Her chunks read before, kept (bounded) on the same terms: only a chunk whose every word is
+# a content word or a function word, with no digit. A long story is mostly such chunks, and
+# reading them is half of its time.
+KNOWN_CHUNKS_MAX = 20_000
 # Her words beyond this many are not scored (a guard on time; questions are short).
 MAX_QUERY_TOKENS = 40
 
@@ -175,6 +179,7 @@ class Reader:
         "_stop",
         "_lexicon",
         "_known_words",
+        "_known_chunks",
     )
     _content_keys: frozenset[str]  # keys of the content's words, function words aside
     _content_list: tuple[str, ...]  # the same, in reading order (for state())
@@ -186,6 +191,7 @@ class Reader:
     _stop: frozenset[str]
     _lexicon: frozenset[str]
     _known_words: dict[str, tuple[str, ...]]
+    _known_chunks: dict[str, tuple[Any, ...]]  # a chunk as typed -> its reading (see read())
 
     def __init__(self) -> None:
         raise TypeError("use Reader.build(texts)")
@@ -202,6 +208,7 @@ class Reader:
         self._synonyms = _synonym_table()
         self._word_cache = {}
         self._known_words = {}
+        self._known_chunks = {}
         labels_with: dict[str, set[str]] = defaultdict(set)
         labels: set[str] = set()
         for label, lang, text in texts:
@@ -238,6 +245,7 @@ class Reader:
         self = object.__new__(cls)
         self._synonyms = _synonym_table()
         self._known_words = {}
+        self._known_chunks = {}
         self._word_cache = {}
         for row in state["words"]:
             word, *keys = row.split(cls._SEP)
@@ -323,11 +331,14 @@ class Reader:
         return {k: 1.0 for k in keys if k in self._lexicon}
 
     def _chunk_tokens(self, chunk_words: list[str], layout_words: list[str] | None,
-                      slips_around: bool = False) -> tuple[list[Token], int, bool]:
-        """One typed chunk's tokens, its number of unknown words, and whether it was read as
-        a keyboard-layout slip. ``slips_around``: other words of her message are slips, so
-        a layout reading the content knows (or that is only function words) wins even over
-        a Latin word the content knows ("ghb" is "при" there, not the drug GHB)."""
+                      slips_around: bool = False) -> tuple[list[Token], int, bool, bool]:
+        """One typed chunk's tokens, its number of unknown words, whether it was read as
+        a keyboard-layout slip, and whether every word of it is a content or function word
+        read as typed (then its reading may be kept: see KNOWN_CHUNKS_MAX).
+
+        ``slips_around``: other words of her message are slips, so a layout reading the
+        content knows (or that is only function words) wins even over a Latin word the
+        content knows ("ghb" is "при" there, not the drug GHB)."""
         tokens: list[Token] = []
         unknown = 0
         # (word, its keys, the keys the index knows); layout slips replace the chunk
@@ -355,6 +366,7 @@ class Reader:
                         read, slipped, strict=True
                     )
                 ]
+        exact = not is_slip and all(known for *_, known in read)
         for word, keys, known in read:
             if known:
                 tokens.append(known)
@@ -368,7 +380,7 @@ class Reader:
                 tokens.append(near)
             else:
                 unknown += 1
-        return tokens, unknown, is_slip
+        return tokens, unknown, is_slip, exact
 
     def _fuzzy(self, word: str, keys: tuple[str, ...]) -> Token:
         """Keys of the index close to this unknown word: a prefix, then edit distance."""
@@ -511,18 +523,24 @@ class Reader:
         reads = []
         for chunk, with_marks in zip(typed, marked, strict=True):
             # a chunk is read once per message: a story's sentences repeat its words
-            read = memo.get(with_marks)
+            read = memo.get(with_marks) or self._known_chunks.get(with_marks)
             if read is None:
                 layout_words, chunk_words, *spelt = self._chunk_lines(chunk, with_marks)
                 read = memo[with_marks] = (*spelt, layout_words, chunk_words,
                                            *self._chunk_tokens(chunk_words, layout_words))
+                if read[-1] and not any(c.isdigit() for c in chunk):
+                    # every word of it is the content's (see _chunk_tokens): never a name
+                    # or a number of hers
+                    if len(self._known_chunks) >= KNOWN_CHUNKS_MAX:
+                        self._known_chunks.clear()
+                    self._known_chunks[with_marks] = read
             reads.append(read)
         # One word typed on the wrong layout says the words around it may be too.
-        slips_around = any(read[-1] for read in reads)
+        slips_around = any(read[-2] for read in reads)
         for read in reads:
-            translit, zh, layout, layout_words, chunk_words, found, missed, is_slip = read
+            translit, zh, layout, layout_words, chunk_words, found, missed, is_slip, _ = read
             if slips_around and not is_slip and layout_words:
-                found, missed, is_slip = self._chunk_tokens(chunk_words, layout_words, True)
+                found, missed, is_slip, _ = self._chunk_tokens(chunk_words, layout_words, True)
             if is_slip:  # its Latin letters are not transliteration: "ghb" is not "гхб"
                 translit = zh = layout
             translit_line += translit

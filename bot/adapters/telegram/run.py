@@ -35,7 +35,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from bot.adapters.telegram import logsafe
 from bot.adapters.telegram.handlers import RUNTIME, Runtime
 from bot.config import TELEGRAM_API, load_settings
-from bot.content.world import WorldHolder, check_all, data_root, staff_language
+from bot.content.world import WorldHolder, check_all, data_root, freeze_world, staff_language
 from bot.errors import OptionError, StoreError
 from bot.store import StoreUnavailable
 
@@ -138,6 +138,7 @@ def run_main(argv: Sequence[str]) -> int:
     from bot.adapters.telegram.app import build_application
 
     app = build_application(settings, WorldHolder(world))
+    freeze_world()
     if args.health_port is not None:
         from bot.adapters.telegram import health
 
