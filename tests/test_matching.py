@@ -506,6 +506,29 @@ def test_an_unwritable_cache_costs_only_time(tmp_path: Path,
     assert Index.build(TOY, Examples()).match("что такое метадон").step == "ost.what"
 
 
+def test_her_vector_found_by_number_is_the_vector_the_models_were_trained_on(
+        index: Index) -> None:
+    """FeatureSpace.vector_of (numpy n-gram codes, the query path) and
+    vector(features(...)) (the training path) give the same vector, alone and in a batch."""
+    from bot.matching import model
+
+    space, read = index._models.space, index._reader.read
+    phrases = [p for e in index.entries for ps in e.phrases.values() for p in ps][::25]
+    odd = ["", "?", "ok", "🙏🙏🙏", "a" * 300, "ghbdtn vtnfljy ,thtvtyyjcnb", "Ёжик ґанок їжак",
+           "he said… I can't. Не дышит!!! 103", "x\ty\nz", "метадон и beer?? 80mg"]
+    texts = phrases + odd
+    readings = [read(t) for t in texts]
+    for batch in ([r] for r in readings), [readings[i:i + 5] for i in range(0, len(texts), 5)]:
+        for group in batch:
+            for reading, fast in zip(group, space.vectors_of(group), strict=True):
+                slow = space.vector(model.features(reading))
+                want = dict(zip(slow.rows.tolist(), slow.values.tolist(), strict=True))
+                got = dict(zip(fast.rows.tolist(), fast.values.tolist(), strict=True))
+                assert got.keys() == want.keys(), reading.lines
+                assert all(abs(got[k] - want[k]) < 1e-12 for k in want), reading.lines
+    assert len(phrases) > 300
+
+
 # -- purity and privacy -----------------------------------------------------------------------
 
 

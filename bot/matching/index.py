@@ -336,8 +336,7 @@ class Index:
                 and not (urgency >= URGENT_SURE or (rule is not None and rule.urgent))):
             parts = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= 2]
             if len(parts) > 1:
-                sentences = [space.vector_of(self._reader.read(part, memo))
-                             for part in parts]
+                sentences = space.vectors_of([self._reader.read(part, memo) for part in parts])
         told = [float(urgent_model.probabilities(v)[1]) for v in sentences] if urgent_model else []
         urgent = (rule is not None and rule.urgent) or (
             (self._urgent(urgency, whole) or any(u >= URGENT_SURE for u in told))

@@ -150,15 +150,30 @@ class _Grams:
             code = code * self.base + letters[i : i + step * (width - 1) + 1 : step]
         return code * self.base ** (max(NGRAMS) - n)
 
-    def found(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The rows of the space's n-grams in these lines, and how often each occurs."""
-        every = [self._windows(f" {line} ", n) for line in lines for n in NGRAMS]
-        if not every or not len(self.codes):
-            return np.empty(0, np.intp), np.empty(0, np.float64)
-        codes, counts = np.unique(np.concatenate(every), return_counts=True)
+    def found(self, readings: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each reading's lines: the rows of the space's n-grams in them, and how often
+        each occurs. All readings at once (a story and its sentences): numpy's cost is
+        per call, not per letter."""
+        padded = [f" {line} " for lines in readings for line in lines]
+        if not padded or not len(self.codes):
+            return [(np.empty(0, np.intp), np.empty(0, np.float64)) for _ in readings]
+        # One text, the lines apart by a letter of code 0: a window across two lines
+        # holds it, and no n-gram of the space does.
+        text = "\0".join(padded)
+        many = len(readings)
+        windows = [self._windows(text, n) for n in NGRAMS]
+        if many > 1:  # each window's code, and which reading it is in
+            owners = np.repeat([k for k, lines in enumerate(readings) for _ in lines],
+                               [len(line) + 1 for line in padded])
+            windows = [w * many + owners[: len(w)] for w in windows]
+        keys, counts = np.unique(np.concatenate(windows), return_counts=True)
+        codes, owner = np.divmod(keys, many) if many > 1 else (keys, keys)
         at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
         known = self.codes[at] == codes
-        return self.rows[at[known]], counts[known].astype(np.float64)
+        rows, counts, owner = self.rows[at[known]], counts[known].astype(np.float64), owner[known]
+        if many == 1:
+            return [(rows, counts)]
+        return [(rows[owner == k], counts[owner == k]) for k in range(many)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +200,19 @@ class FeatureSpace:
 
     def vector_of(self, reading: Reading) -> Vector:
         """vector(features(reading)), with the n-grams found by number (see _Grams)."""
-        found = _word_features(reading, None)
-        rows = np.fromiter(map(self.columns.get, found, repeat(-1)), np.intp, len(found))
-        values = np.fromiter(found.values(), np.float64, len(found))
-        gram_rows, gram_counts = self._grams.found(reading.lines)
-        return self._weighted(np.concatenate([rows, gram_rows]),
-                              np.concatenate([values, gram_counts]))
+        return self.vectors_of([reading])[0]
+
+    def vectors_of(self, readings: Sequence[Reading]) -> list[Vector]:
+        """vector_of for each reading, their n-grams found together."""
+        vectors = []
+        for reading, (gram_rows, gram_counts) in zip(
+                readings, self._grams.found([r.lines for r in readings]), strict=True):
+            found = _word_features(reading, None)
+            rows = np.fromiter(map(self.columns.get, found, repeat(-1)), np.intp, len(found))
+            values = np.fromiter(found.values(), np.float64, len(found))
+            vectors.append(self._weighted(np.concatenate([rows, gram_rows]),
+                                          np.concatenate([values, gram_counts])))
+        return vectors
 
     def _weighted(self, rows: np.ndarray, values: np.ndarray) -> Vector:
         known = (rows >= 0) & (values > 0)
