@@ -36,8 +36,8 @@ STOP_MIN_STEPS = 20
 KNOWN_WORDS_MAX = 20_000
 # Her chunks read before, kept (bounded) on the same terms: only a chunk whose every word is
 # a content word or a function word, with no digit. A long story is mostly such chunks, and
-# reading them is half of its time.
-KNOWN_CHUNKS_MAX = 20_000
+# reading them is half of its time. About 1.3 kB each: at most some 13 MB.
+KNOWN_CHUNKS_MAX = 10_000
 # Her words beyond this many are not scored (a guard on time; questions are short).
 MAX_QUERY_TOKENS = 40
 
