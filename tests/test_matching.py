@@ -508,8 +508,8 @@ def test_an_unwritable_cache_costs_only_time(tmp_path: Path,
 
 def test_her_vector_found_by_number_is_the_vector_the_models_were_trained_on(
         index: Index) -> None:
-    """FeatureSpace.vector_of (numpy n-gram codes, the query path) and
-    vector(features(...)) (the training path) give the same vector, alone and in a batch."""
+    """FeatureSpace.vector_of (numpy n-gram codes, the query path) gives the vector of
+    features(...), the dict the training texts are read into: alone and in a batch."""
     from bot.matching import model
 
     space, read = index._models.space, index._reader.read
@@ -521,7 +521,9 @@ def test_her_vector_found_by_number_is_the_vector_the_models_were_trained_on(
     for batch in ([r] for r in readings), [readings[i:i + 5] for i in range(0, len(texts), 5)]:
         for group in batch:
             for reading, fast in zip(group, space.vectors_of(group), strict=True):
-                slow = space.vector(model.features(reading))
+                found = model.features(reading)
+                slow = space._weighted(np.array([space.columns.get(k, -1) for k in found]),
+                                       np.array(list(found.values())))
                 want = dict(zip(slow.rows.tolist(), slow.values.tolist(), strict=True))
                 got = dict(zip(fast.rows.tolist(), fast.values.tolist(), strict=True))
                 assert got.keys() == want.keys(), reading.lines

@@ -224,7 +224,6 @@ class WorldHolder:
         self.world = replace(new, handover=self.world.handover)
         if gc.get_freeze_count():  # the running bot keeps its world out of the collector's
             gc.unfreeze()          # walks (see freeze_world): let the old one go, keep the new
-            gc.collect()
             freeze_world()
         log.info("reloaded content: %d steps", len(new.flows.steps))
         return [], issues

@@ -192,14 +192,9 @@ class FeatureSpace:
             raise ValueError("feature names out of order")  # a damaged cache: train again
         object.__setattr__(self, "_grams", _Grams(names))
 
-    def vector(self, found: Mapping[str, float]) -> Vector:
-        """Her features as the models see them (sublinear counts, idf, L2 norm)."""
-        rows = np.fromiter(map(self.columns.get, found, repeat(-1)), np.intp, len(found))
-        values = np.fromiter(found.values(), np.float64, len(found))
-        return self._weighted(rows, values)
-
     def vector_of(self, reading: Reading) -> Vector:
-        """vector(features(reading)), with the n-grams found by number (see _Grams)."""
+        """Her reading as the models see it: the features of features(reading), weighted
+        as in training (sublinear counts, idf, L2 norm), the n-grams found by number."""
         return self.vectors_of([reading])[0]
 
     def vectors_of(self, readings: Sequence[Reading]) -> list[Vector]:
@@ -215,6 +210,7 @@ class FeatureSpace:
         return vectors
 
     def _weighted(self, rows: np.ndarray, values: np.ndarray) -> Vector:
+        """Feature rows (-1: not in the space) and raw values, as the models see them."""
         known = (rows >= 0) & (values > 0)
         rows, values = rows[known], values[known]
         # sublinear counts as in training; a near-miss reading (< 1) counts as its sureness

@@ -118,8 +118,8 @@ _HAS_LETTER = re.compile(r"[a-z]")
 class _Reader:
     """Reads Latin into Cyrillic greedily, as the table says: at each position the longest
     key that matches. Only the letter groups (sh, ya, shch) go through the regex, whose
-    alternatives are longest first; the single letters left are one str.translate. A
-    callback per letter made this most of the cost of reading an English message."""
+    alternatives are longest first; the single letters left are one str.translate,
+    instead of a Python callback for every letter."""
 
     def __init__(self, table: dict[str, str]) -> None:
         self.groups = {k: v for k, v in table.items() if len(k) > 1}
