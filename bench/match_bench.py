@@ -164,8 +164,9 @@ def run(
             start = time.perf_counter()
             match = matcher(question["q"])
             seconds = min(seconds, time.perf_counter() - start)
-        for lang in (question["lang"], "all"):
-            tallies.setdefault(lang, Tally()).add(question, match, topics, seconds)
+        # by language, and by style ("style:long", "style:slang"...): the weak kinds
+        for key in (question["lang"], "all", f"style:{question.get('style', 'plain')}"):
+            tallies.setdefault(key, Tally()).add(question, match, topics, seconds)
     return tallies
 
 
@@ -312,6 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{b['recall']:6.3f} {b['false']:5.3f} {b['p99']:6.2f} | "
             f"{ratio(a['top1'], b['top1'])}  {ratio(a['top3'], b['top3'])}"
         )
+    styles = sorted(k for k in ours if k.startswith("style:"))
+    print("by style (the matcher): " + "; ".join(
+        f"{k[6:]} {ours[k].row()['top1']:.3f}/{ours[k].row()['top3']:.3f} "
+        f"(n {ours[k].n - ours[k].other_n - ours[k].small_n})" for k in styles
+        if ours[k].n > ours[k].other_n + ours[k].small_n) + " (top1/top3)")
     print(
         "top1/top3 over questions with a topic of ours; crisis = recall on urgent questions, "
         "->step = of them, answered by a crisis step of their topic; false = non-urgent "
