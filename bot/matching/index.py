@@ -114,32 +114,39 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Patterns:
+    """A rule's patterns of one kind. Those that begin with "^" are tried at the start of a
+    line only; the rest are searched as one alternation. Tried at every position, as one
+    alternation with the rest, the "^(?=.*…)" patterns cost a long message about a
+    millisecond for nothing."""
+
+    anchored: tuple[re.Pattern[str], ...] = ()
+    floating: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, patterns: Iterable[str]) -> Patterns:
+        patterns = list(patterns)
+        rest = [p for p in patterns if not p.startswith("^")]
+        return cls(tuple(re.compile(p) for p in patterns if p.startswith("^")),
+                   re.compile("|".join(f"(?:{p})" for p in rest)) if rest else None)
+
+    def fire(self, line: str) -> bool:
+        return (any(p.match(line) for p in self.anchored)
+                or (self.floating is not None and self.floating.search(line) is not None))
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """A safety-net rule: phrases that decide a topic (and urgency) whatever the models say,
     or (``calm``) that the models alone may not make a message urgent."""
 
     topics: frozenset[str]
     urgent: bool
-    # Patterns that begin with "^" are tried at the start of a line only; the rest are
-    # joined into one search. Tried at every position, as one alternation, the "^(?=.*…)"
-    # patterns cost a long message about a millisecond (half its time) for nothing.
-    anchored: tuple[re.Pattern[str], ...]
-    floating: re.Pattern[str] | None
+    skeleton: Patterns  # searched in her words' spelling skeletons
+    english: Patterns  # searched in her plain lowercase text
     must_fire: tuple[str, ...]
     must_not_fire: tuple[str, ...]
     calm: bool = False  # asked ahead of time: the models' urgency is overruled (not a rule's)
-
-    @classmethod
-    def patterns_of(cls, patterns: Iterable[str]) -> dict[str, Any]:
-        """The ``anchored`` and ``floating`` fields for a rule's patterns."""
-        patterns = list(patterns)
-        rest = [p for p in patterns if not p.startswith("^")]
-        return {"anchored": tuple(re.compile(p) for p in patterns if p.startswith("^")),
-                "floating": re.compile("|".join(f"(?:{p})" for p in rest)) if rest else None}
-
-    def fires(self, line: str) -> bool:
-        return (any(p.match(line) for p in self.anchored)
-                or (self.floating is not None and self.floating.search(line) is not None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +180,8 @@ def shipped_examples() -> Examples:
         Rule(
             topics=frozenset(str(t) for t in rule.get("topics") or ()),
             urgent=bool(rule.get("urgent")),
-            **Rule.patterns_of(rule["patterns"]),
+            skeleton=Patterns.of(rule.get("patterns") or ()),
+            english=Patterns.of(rule.get("english") or ()),
             must_fire=tuple(rule.get("must_fire") or ()),
             must_not_fire=tuple(rule.get("must_not_fire") or ()),
             calm=bool(rule.get("calm")),
@@ -320,8 +328,9 @@ class Index:
         """The first of the rules whose pattern her text matches: in its spelling skeletons
         (Russian, Ukrainian and their transliterations) or as plain text (English)."""
         reading = reading or self._reader.read(text)
-        lines = (*reading.lines, clean(text))
-        return next((r for r in rules if any(r.fires(ln) for ln in lines)), None)
+        plain = clean(text)
+        return next((r for r in rules if any(r.skeleton.fire(ln) for ln in reading.lines)
+                     or r.english.fire(plain)), None)
 
     def safety_net(self, text: str, reading: Reading | None = None) -> Rule | None:
         """The first safety-net rule her text fires, urgent rules first."""
