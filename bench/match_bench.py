@@ -93,9 +93,14 @@ class Tally:
             self.calm_n += 1
             self.calm_false += bool(match.crisis)
 
+    @property
+    def ours(self) -> int:
+        """Questions with a topic of ours (not off-topic, not small talk)."""
+        return self.n - self.other_n - self.small_n
+
     def row(self) -> dict[str, float]:
         times = sorted(self.times)
-        ours = self.n - self.other_n - self.small_n
+        ours = self.ours
         nan = float("nan")
         return {
             "n": self.n,
@@ -313,11 +318,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{b['recall']:6.3f} {b['false']:5.3f} {b['p99']:6.2f} | "
             f"{ratio(a['top1'], b['top1'])}  {ratio(a['top3'], b['top3'])}"
         )
-    styles = sorted(k for k in ours if k.startswith("style:"))
-    print("by style (the matcher): " + "; ".join(
-        f"{k[6:]} {ours[k].row()['top1']:.3f}/{ours[k].row()['top3']:.3f} "
-        f"(n {ours[k].n - ours[k].other_n - ours[k].small_n})" for k in styles
-        if ours[k].n > ours[k].other_n + ours[k].small_n) + " (top1/top3)")
+    by_style = []
+    for key in sorted(k for k in ours if k.startswith("style:")):
+        if ours[key].ours:
+            a = ours[key].row()
+            by_style.append(f"{key.removeprefix('style:')} {a['top1']:.3f}/{a['top3']:.3f} "
+                            f"(n {ours[key].ours})")
+    print("by style (the matcher): " + "; ".join(by_style) + " (top1/top3)")
     print(
         "top1/top3 over questions with a topic of ours; crisis = recall on urgent questions, "
         "->step = of them, answered by a crisis step of their topic; false = non-urgent "
