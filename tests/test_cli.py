@@ -102,7 +102,8 @@ SCREEN = Screen("menu", (Choice("OST", "ost.start"), Choice("Share", "do:locatio
     ("/MENU@podruga_bot now", Command("menu")),
     ("/foo", Command("menu")),  # as in Telegram: an unknown command opens the menu
     ("/stats", Command("menu")),  # a staff command is not hers
-    ("/", Command("menu")),
+    ("/", Text("/")),  # not a command in Telegram either: she typed a slash
+    ("/помогите он не дышит", Text("/помогите он не дышит")),  # Latin names only
     ("@50.45, 30.52", Location(50.45, 30.52)),
     ("де тест на віл", Text("де тест на віл")),
     ("   ", None),

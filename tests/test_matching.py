@@ -221,11 +221,18 @@ def test_a_long_story_is_answered_on_its_question(world: Any, index: Index) -> N
     "text",
     ["как приготовить борщ", "how much is bitcoin today", "/foo", "asdfgh qwerty", "",
      "   ", "!!!", "погода завтра во львове", "🙃🙃🙃", "https://t.me/somechannel", "4815",
-     "ты мне надоел, глупая программа", "/unknown_command"],
+     "ты мне надоел, глупая программа", "/unknown_command", "/start_vip",
+     "/ost_info@podruga_bot"],
 )
 def test_what_is_not_ours_gets_no_answer(index: Index, text: str) -> None:
     match = index.match(text)
     assert match.step is None and not match.crisis, match
+
+
+@pytest.mark.parametrize("text", ["/помогите он не дышит", "/sos she is not breathing"])
+def test_a_slash_does_not_hide_a_crisis(index: Index, text: str) -> None:
+    # Only a lone command is declined unread; words after a slash are her message.
+    assert index.match(text).crisis
 
 
 @pytest.mark.parametrize(

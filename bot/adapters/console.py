@@ -15,7 +15,16 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from bot.engine import Step, World, step
-from bot.engine.events import COMMANDS, Button, Command, Event, Location, Start, Text
+from bot.engine.events import (
+    COMMANDS,
+    Button,
+    Command,
+    Event,
+    Location,
+    Start,
+    Text,
+    command_of,
+)
 from bot.engine.replies import (
     AskLocation,
     Choice,
@@ -86,11 +95,6 @@ def render(replies: Sequence[Reply]) -> Screen:
     return Screen("\n\n".join(blocks), tuple(choices))
 
 
-def _command(line: str) -> str:
-    """The command's name, as bot/adapters/telegram/handlers.parse_message reads it."""
-    return line[1:].split(maxsplit=1)[0].partition("@")[0].lower() if len(line) > 1 else ""
-
-
 class NotSent(ValueError):
     """A typed line the terminal does not send to the bot; the message says why."""
 
@@ -117,8 +121,8 @@ def parse_input(line: str, last: Screen | None) -> Event | None:
             raise NotSent("(the terminal cannot send a location: type @lat,lon, "
                           "e.g. @50.45,30.52)")
         return Button(payload)
-    if line.startswith("/"):
-        name = _command(line)
+    name = command_of(line)
+    if name is not None:
         return Command(name if name in COMMANDS else "menu")
     found = _LOCATION.match(line)
     if found:
@@ -169,7 +173,7 @@ def run_chat(
             stdout.write(HINT + "\n\n")
             continue
         typed = line.strip()
-        if typed.startswith("/") and _command(typed) not in COMMANDS:
+        if (name := command_of(typed)) is not None and name not in COMMANDS:
             stdout.write(f"({typed.split()[0]} is not a command she can send: the bot "
                          "opens the menu, as in Telegram)\n")
         result = step(world, state, event, clock())

@@ -17,6 +17,16 @@ PAYLOAD = re.compile(r"^[a-z]{1,8}:?[A-Za-z0-9_.+:-]{0,60}$")
 COMMANDS = frozenset(
     {"start", "menu", "help", "language", "country", "privacy", "exit", "forget"}
 )
+# What Telegram marks as a bot command: a slash, 1-32 Latin letters, digits or underscores,
+# perhaps "@botname", then a space or the end. "/помогите он не дышит" is not one: it is
+# text, and the matcher must read it (crisis words can follow a slash).
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?=\s|$)")
+
+
+def command_of(text: str) -> str | None:
+    """The name of the bot command her text starts with, lower case; None if it is text."""
+    found = _COMMAND.match(text.strip())
+    return found.group(1).lower() if found else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.engine.events import command_of
 from bot.limits import MAX_SUGGESTIONS
 from bot.matching import model
 from bot.matching.normalise import clean
@@ -343,6 +344,10 @@ class Index:
 
     def match(self, text: str) -> Match:
         """Find the step that answers her text: crisis first, then the best answer."""
+        if command_of(text) is not None and not text.strip().count(" "):
+            # A lone bot command ("/start_vip") is not a question: the adapters send known
+            # ones to the engine as commands, and any other opens the menu, never a topic.
+            return Match(None, 0.0, False, ())
         memo: dict[str, Any] = {}  # her words read once per message, then forgotten
         reading = self._reader.read(text, memo)
         space, answer, urgent_model = self._models.space, self._models.answer, self._models.urgent

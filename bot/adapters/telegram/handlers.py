@@ -41,7 +41,7 @@ from bot.adapters.telegram.render import Blocked, GaveUp, Renderer, call
 from bot.config import Settings
 from bot.content.world import WorldHolder, staff_language
 from bot.engine import Step, staff, step
-from bot.engine.events import Button, Command, Event, Location, Start, Text
+from bot.engine.events import Button, Command, Event, Location, Start, Text, command_of
 from bot.engine.replies import ForgetMe, HandOver, HandOverKind
 from bot.engine.state import State, View
 from bot.errors import StoreError
@@ -123,8 +123,8 @@ def parse_message(message: Message, lang_hint: str) -> Event:
     if text is None:
         # A photo, a sticker, a voice note: nothing the engine can read, so "not understood".
         return Text("")
-    if text.startswith("/"):
-        name = text[1:].split(maxsplit=1)[0].partition("@")[0].lower() if len(text) > 1 else ""
+    name = command_of(text)
+    if name is not None:
         return Start(lang_hint) if name == "start" else Command(name)
     return Text(text)
 
