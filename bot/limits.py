@@ -14,3 +14,6 @@ SESSION_TTL_DAYS = 30  # idle sessions are purged after this by default
 DELETE_BATCH = 100  # deleteMessages takes at most this many ids a call
 SERVICES_PER_PAGE = 5  # cards per page of a directory list
 CASE_LINK_MAX_DAYS = 7  # an open hand-over case keeps her chat link at most this long
+# What Telegram marks as a bot command: a slash, 1-32 Latin letters, digits or underscores,
+# perhaps "@botname", then a space or the end ("/помогите он не дышит" is text, not one)
+BOT_COMMAND = r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?=\s|$)"

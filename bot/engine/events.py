@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.limits import MAX_CALLBACK_DATA_BYTES, MAX_TEXT_CHARS
+from bot.limits import BOT_COMMAND, MAX_CALLBACK_DATA_BYTES, MAX_TEXT_CHARS
 
 # A button payload: a step id ("ost.pregnancy"), a directory search ("find:ost+women_only"),
 # or an action ("do:exit", "lang:uk", "country:UA", "page:2", "ask:ost.pregnancy").
@@ -17,10 +17,9 @@ PAYLOAD = re.compile(r"^[a-z]{1,8}:?[A-Za-z0-9_.+:-]{0,60}$")
 COMMANDS = frozenset(
     {"start", "menu", "help", "language", "country", "privacy", "exit", "forget"}
 )
-# What Telegram marks as a bot command: a slash, 1-32 Latin letters, digits or underscores,
-# perhaps "@botname", then a space or the end. "/помогите он не дышит" is not one: it is
-# text, and the matcher must read it (crisis words can follow a slash).
-_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?=\s|$)")
+# "/помогите он не дышит" is not a command (BOT_COMMAND): it is text, and the matcher
+# must read it, since crisis words can follow a slash.
+_COMMAND = re.compile(BOT_COMMAND)
 
 
 def command_of(text: str) -> str | None:

@@ -27,8 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine.events import command_of
-from bot.limits import MAX_SUGGESTIONS
+from bot.limits import BOT_COMMAND, MAX_SUGGESTIONS
 from bot.matching import model
 from bot.matching.normalise import clean
 from bot.matching.reader import Reader, Reading, reader_code
@@ -78,6 +77,7 @@ EXAMPLE_WEIGHT = 3.0
 # as a whole; 90% of long messages are below it and cost one reading instead of several.
 SPLIT_FROM = 60
 SENTENCES_FROM = 0.5
+_LONE_COMMAND = re.compile(BOT_COMMAND)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 # A calm example of a crisis step ("how do you do CPR? I want to learn") teaches the answer
 # model a class of its own, the step's calm twin: it answers with the step, but is not
@@ -344,7 +344,7 @@ class Index:
 
     def match(self, text: str) -> Match:
         """Find the step that answers her text: crisis first, then the best answer."""
-        if command_of(text) is not None and not text.strip().count(" "):
+        if _LONE_COMMAND.fullmatch(text.strip()):
             # A lone bot command ("/start_vip") is not a question: the adapters send known
             # ones to the engine as commands, and any other opens the menu, never a topic.
             return Match(None, 0.0, False, ())
