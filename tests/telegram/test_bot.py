@@ -323,6 +323,19 @@ async def test_sticker_and_unknown_command_are_answered(api: FakeBotApi, bot: Ha
     assert bot_messages(her)[-1]["text"] == oracle.says(Command("menu"))[-1]
 
 
+async def test_a_slash_before_crisis_words_is_her_message(api: FakeBotApi, bot: Harness,
+                                                         world: Any) -> None:
+    # Telegram marks only Latin names as commands: this is text, and a crisis.
+    her = api.woman(2150, language_code="ru")
+    oracle = Oracle(world, "ru")
+    await begin(bot, her, oracle)
+    her.say("/помогите он не дышит")
+    await bot.settle()
+    says = [r for r in oracle.send(Text("/помогите он не дышит")).replies if isinstance(r, Say)]
+    assert world.flows.steps[says[0].step].crisis
+    assert bot_messages(her)[-1]["text"] == say_html(says[-1])[0]
+
+
 # -- staff ------------------------------------------------------------------------------------
 
 async def test_staff_commands_only_for_staff(api: FakeBotApi, bot: Harness, world: Any) -> None:
