@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
-TODAY = date(2026, 12, 3)  # answers reviewed on 2026-12-03 must not be "in the future"
+TODAY = date(2026, 12, 4)  # answers reviewed on 2026-12-04 must not be "in the future"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

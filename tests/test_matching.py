@@ -360,13 +360,35 @@ def test_the_new_topics_are_found_by_typed_questions(world: Any, index: Index, t
     assert not match.crisis and topic in topics_of(world, match.step), match
 
 
+# Bleeding, strong pain or early waters in pregnancy, often after using and with the fear of
+# police or child services (session 10), in messages written for this test: the pregnancy
+# crisis step, flagged, with nothing else.
+PREGNANCY_EMERGENCY = [
+    "вагітна, 22 тижні, кров ллється і живіт ріже, вчора вжила",
+    "на 8 місяці, страшенно болить живіт і він твердий, кололась годину тому",
+    "vagitna, bagato krovi, boyus sho zaberut dytynu",
+    "беременна на бупре, кровь идёт сильно, прокладка насквозь",
+    "беременна, кровотечение сильное, боюсь полицию",
+    "33 weeks pregnant, shot up an hour ago, now lots of blood and cramping",
+    "i'm pregnant and my water just broke, only 30 weeks, i used today",
+]
+
+
+@pytest.mark.parametrize("text", PREGNANCY_EMERGENCY)
+def test_an_emergency_in_pregnancy_reaches_the_pregnancy_crisis_step(index: Index,
+                                                                      text: str) -> None:
+    match = index.match(text)
+    assert match.crisis and match.suggestions == (), match
+    assert match.step == "crisis.pregnancy_emergency", match
+
+
 def test_these_test_messages_are_not_what_the_matcher_learned(world: Any) -> None:
     read = world.index._reader.read
     examples = shipped_examples()
     learned = {read(p).lines[0] for e in world.index.entries for ps in e.phrases.values()
                for p in ps}
     learned |= {read(t).lines[0] for t in examples.texts()}
-    mine = [text for text, _ in NEW_URGENT + NEW_CALM + NEW_TOPICS]
+    mine = [text for text, _ in NEW_URGENT + NEW_CALM + NEW_TOPICS] + PREGNANCY_EMERGENCY
     assert [t for t in mine if read(t).lines[0] in learned] == []
 
 
