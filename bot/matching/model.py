@@ -270,7 +270,7 @@ def _held_out(labels: Sequence[str], samples: Sequence[Mapping[str, float]]) -> 
     mask = np.zeros(len(labels), dtype=bool)
     first: dict[str, int] = {}
     trained_labels: set[str] = set()
-    for i, (label, sample) in enumerate(zip(labels, samples, strict=False)):
+    for i, (label, sample) in enumerate(zip(labels, samples, strict=True)):
         key = "\x1f".join([label, *sorted(sample)]).encode()
         mask[i] = hashlib.blake2b(key, digest_size=4).digest()[0] % 5 == 0
         first.setdefault(label, i)
