@@ -489,6 +489,27 @@ def test_a_calm_example_of_a_crisis_step_teaches_its_calm_twin() -> None:
     assert float(p[toy._crisis_classes].sum()) == pytest.approx(0.2)
 
 
+def test_an_urgent_message_gets_the_crisis_step_of_the_topic_it_weighs_most() -> None:
+    # a hot swollen arm and a fever after a shot: the model's weight is mostly on the wounds
+    # topic (its calm step and its crisis step), though one crisis step of another topic
+    # (overheating on stimulants) outweighs the wounds topic's own crisis step
+    sepsis = Entry("crisis.sepsis_now", ("wounds",),
+                   {"ru": ("после укола температура сорок и рука горит",)}, crisis=True)
+    wounds = Entry("saferuse.wounds", ("wounds",), {"ru": ("рука опухла после укола",)})
+    heat = Entry("crisis.stim_heat", ("stimulant_emergency",),
+                 {"ru": ("после мефа вся горит и перегрелась",)}, crisis=True)
+    toy = Index.build((*TOY, sepsis, wounds, heat), Examples())
+    classes = toy._models.answer.classes
+    p = np.zeros(len(classes))
+    p[classes.index("saferuse.wounds")] = 0.5
+    p[classes.index("crisis.stim_heat")] = 0.35
+    p[classes.index("crisis.sepsis_now")] = 0.15
+    assert toy._crisis_step([p], None) == "crisis.sepsis_now"
+    # with the weight on overheating, overheating it is
+    p[classes.index("saferuse.wounds")] = 0.1
+    assert toy._crisis_step([p], None) == "crisis.stim_heat"
+
+
 def test_a_cached_model_answers_as_the_trained_one(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.matching import model

@@ -6,8 +6,8 @@ Order of decisions for one message (docs/matching.md has the why):
    message of several sentences is also read sentence by sentence.
 2. Safety first. The urgency model (model.py) gives the probability that someone is in
    danger right now; the safety net (data/safety_net.yaml) holds the few phrases no model
-   may overrule. Urgent: the answer is the crisis step the answer model ranks highest for
-   the urgent topic, flagged, with nothing else. A safety-net rule that is not urgent
+   may overrule. Urgent: the answer is a crisis step, flagged, with nothing else: of the
+   rule's topic, else of the topic the answer model weighs most over all its steps. A safety-net rule that is not urgent
    (talk of suicide without intent now) fixes the topic: the answer is that topic's best
    step, whatever else the message says.
 3. The answer model's calibrated probabilities: the best step alone when sure, with its
@@ -202,7 +202,7 @@ class Index:
 
     __slots__ = ("_entries", "_reader", "_models", "_class_entry", "_rules", "_human",
                  "_crisis_by_topic", "_crisis_classes", "_step_classes", "_calm_rules",
-                 "_kin", "_twins")
+                 "_kin", "_twins", "_topic_classes")
     _entries: tuple[Entry, ...]
     _reader: Reader
     _models: model.Models
@@ -215,6 +215,7 @@ class Index:
     _step_classes: np.ndarray  # answer-model classes that are steps (all but NOT_OURS)
     _kin: np.ndarray  # [a, b]: classes a and b are steps that share a topic
     _twins: tuple[tuple[int, int], ...]  # (calm twin class, its crisis step's class)
+    _topic_classes: dict[str, np.ndarray]  # a topic with crisis steps -> its steps' classes
 
     def __init__(self) -> None:
         raise TypeError("use Index.build(entries)")
@@ -303,6 +304,9 @@ class Index:
                             for n, c in enumerate(classes)
                             if c.endswith(CALM_TWIN) and c.removesuffix(CALM_TWIN) in classes)
         self._step_classes = np.array([e is not None for e in self._class_entry])
+        self._topic_classes = {
+            topic: np.array([e is not None and topic in e.topics for e in self._class_entry])
+            for topic in self._crisis_by_topic}
         self._kin = np.array([[a is not None and b is not None
                                and bool(set(a.topics) & set(b.topics))
                                for b in self._class_entry] for a in self._class_entry])
@@ -417,7 +421,19 @@ class Index:
             step = self._best_of(probabilities, lambda e: e.step in wanted)
             if step is not None:
                 return step
-        step = self._best_of(probabilities, lambda e: e.crisis)
+        # The topic first, by the weight of all its steps: a swollen hot arm and a fever
+        # after a shot is the wounds topic (its calm steps 0.51, sepsis 0.14), not the
+        # overheating on stimulants (0.34) that one crisis step alone would pick.
+        topic, mass = None, -1.0
+        for p in probabilities:
+            for name, rows in self._topic_classes.items():
+                weight = float(p[rows].sum())
+                if weight > mass:
+                    topic, mass = name, weight
+        wanted = set(self._crisis_by_topic.get(topic, ())) if topic else set()
+        step = self._best_of(probabilities, lambda e: e.step in wanted) if wanted else None
+        if step is None:
+            step = self._best_of(probabilities, lambda e: e.crisis)
         if step is None:  # the answer model knows no crisis step: the first one
             step = next(s for steps in self._crisis_by_topic.values() for s in steps)
         return step
