@@ -455,6 +455,25 @@ def test_every_calm_example_names_a_step_of_ours_or_other(world: Any) -> None:
     assert named <= {e.step for e in world.index.entries}
 
 
+
+def test_every_urgent_example_names_a_crisis_topic_or_step(world: Any) -> None:
+    # a misspelt key would teach nothing at all
+    crisis = [e for e in world.index.entries if e.crisis]
+    keys = {t for e in crisis for t in e.topics} | {e.step for e in crisis}
+    assert set(shipped_examples().urgent) <= keys
+
+
+def test_an_urgent_example_under_a_crisis_step_teaches_that_step() -> None:
+    cpr = Entry("crisis.cpr", ("cpr",), {"ru": ("не дышит, давлю на грудь, что дальше",)},
+                crisis=True)
+    baby = Entry("crisis.cpr_baby", ("cpr",), {"ru": ("грудничок не дышит",)}, crisis=True)
+    examples = Examples(urgent={"crisis.cpr_baby": ("малыш посинел и не дышит",
+                                                    "младенец не дышит что делать"),
+                                "cpr": ("он не дышит, сердце не бьётся",)})
+    toy = Index.build((*TOY, cpr, baby), examples)
+    match = toy.match("малыш посинел, не дышит")
+    assert match.crisis and match.step == "crisis.cpr_baby", match
+
 # -- training and the cache ----------------------------------------------------------------
 
 TOY = (

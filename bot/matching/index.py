@@ -7,9 +7,9 @@ Order of decisions for one message (docs/matching.md has the why):
 2. Safety first. The urgency model (model.py) gives the probability that someone is in
    danger right now; the safety net (data/safety_net.yaml) holds the few phrases no model
    may overrule. Urgent: the answer is a crisis step, flagged, with nothing else: of the
-   rule's topic, else of the topic the answer model weighs most over all its steps. A safety-net rule that is not urgent
-   (talk of suicide without intent now) fixes the topic: the answer is that topic's best
-   step, whatever else the message says.
+   rule's topic, else of the topic the answer model weighs most over all its steps. A
+   safety-net rule that is not urgent (talk of suicide without intent now) fixes the
+   topic: the answer is that topic's best step, whatever else the message says.
 3. The answer model's calibrated probabilities: the best step alone when sure, with its
    runners-up when fair, "did you mean" when unsure, and nothing when the best is
    NOT_OURS or nothing is close: she gets "not sure I understood", the menu and a person.
@@ -155,7 +155,8 @@ class Examples:
     """Labelled texts besides the content's phrases (data/*.yaml)."""
 
     not_ours: tuple[str, ...] = ()
-    urgent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # topic -> texts
+    # topic, or crisis step (crisis.cpr_baby), -> texts
+    urgent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # step that answers them (or OTHER: none of ours) -> texts
     calm: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
@@ -236,13 +237,20 @@ class Index:
             topic: tuple(e.step for e in self._entries if e.crisis and topic in e.topics)
             for topic in crisis_topics
         }
-        # Urgent examples teach the answer model too: as the first crisis step of the topic.
-        for topic, texts in examples.urgent.items():
-            steps = self._crisis_by_topic.get(topic)
-            if steps:
-                labelled += [(steps[0], "", t) for t in texts]
-        # Calm examples teach the answer model the step they name; a crisis step's, as its twin.
         by_step = {e.step: e for e in self._entries}
+        # Urgent examples teach the answer model too: as the crisis step they are listed
+        # under, or as the first crisis step of the topic they are listed under.
+        urgent_steps: dict[str, str] = {}
+        for key in examples.urgent:
+            named = by_step.get(key)
+            if named is not None and named.crisis:
+                urgent_steps[key] = key
+            elif self._crisis_by_topic.get(key):
+                urgent_steps[key] = self._crisis_by_topic[key][0]
+        for key, texts in examples.urgent.items():
+            if key in urgent_steps:
+                labelled += [(urgent_steps[key], "", t) for t in texts]
+        # Calm examples teach the answer model the step they name; a crisis step's, as its twin.
         calm_only: list[str] = []  # the urgency model's only
         for step, texts in examples.calm.items():
             named = by_step.get(step)
@@ -262,8 +270,7 @@ class Index:
         # the ambulance" is mostly asked calmly; urgent asks for it are in the examples.
         crisis_steps = {e.step for e in self._entries
                         if e.crisis and "emergency_numbers" not in e.topics}
-        urgent_labels = crisis_steps | {self._crisis_by_topic[t][0] for t in examples.urgent
-                                        if t in self._crisis_by_topic}
+        urgent_labels = crisis_steps | set(urgent_steps.values())
 
         urgent = [label in crisis_steps or (label in urgent_labels and lang == "")
                   for label, lang, _ in labelled]
