@@ -435,12 +435,15 @@ def test_every_safety_net_rule_fires_and_holds_back_as_its_examples_say(
         assert [t for t in rule["must_fire"] if not index.asked_calmly(t)] == []
         assert [t for t in rule["must_not_fire"] if index.asked_calmly(t)] == []
         return
+    # a rule is known by its topics and whether it is urgent: self-harm has two, an urgent
+    # one (intent with the means at hand) and one that only fixes the topic
+    this = (frozenset(rule["topics"]), bool(rule.get("urgent")))
     for text in rule["must_fire"]:
         fired = index.safety_net(text)
-        assert fired is not None and fired.topics == frozenset(rule["topics"]), text
+        assert fired is not None and (fired.topics, fired.urgent) == this, text
     for text in rule["must_not_fire"]:
         fired = index.safety_net(text)
-        assert fired is None or fired.topics != frozenset(rule["topics"]), text
+        assert fired is None or (fired.topics, fired.urgent) != this, text
 
 
 def test_the_examples_and_the_rules_are_few_and_in_data_files() -> None:
