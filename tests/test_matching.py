@@ -422,6 +422,24 @@ def test_an_emergency_inside_a_story_is_a_crisis(world: Any, index: Index, story
     assert match.crisis and "overdose" in topics_of(world, match.step), match
 
 
+@pytest.mark.parametrize(
+    ("story", "topic"),
+    [("Condom broke with my boyfriend last night. After he told me he's positive. What can "
+      "I take now?", "pep"),
+     ("Мой сын лежал в реанимации, сейчас уже дома. Можно ли мне кормить грудью на "
+      "метадоне?", "ost_breastfeeding")],
+)
+def test_a_sentence_that_only_sounds_urgent_does_not_make_a_story_a_crisis(
+    world: Any, index: Index, story: str, topic: str
+) -> None:
+    # "he's positive" reads like "he's not breathing" to the urgency model alone, and "now
+    # at home" like a beating at home; a sentence is urgent only when the answer model,
+    # too, sees a crisis in it
+    match = index.match(story)
+    shown = ([match.step] if match.step else []) + list(match.suggestions)
+    assert not match.crisis and any(topic in topics_of(world, s) for s in shown), match
+
+
 def _rules() -> list[dict[str, Any]]:
     return yaml.safe_load((DATA / "safety_net.yaml").read_text(encoding="utf-8"))["rules"]
 

@@ -62,6 +62,12 @@ RUNNER_UP = 0.02
 # ones instead of 64; every higher bar missed more urgent ones.
 URGENT_SURE = 0.7
 URGENT_ALONE = 0.3
+# A sentence of a story is urgent from URGENT_SURE only if the answer model, too, puts this
+# much of its probability for that sentence on crisis steps. On all 7,140 questions of
+# session 12 a sentence alone made 19 messages crises, 18 of them calm ("after he told me
+# he's positive", "is it abuse if he takes my phone?"). The urgent one (a rape by police an
+# hour ago) had 0.98 there; 15 of the calm ones had 0.77 or less.
+SENTENCE_SHARE = 0.8
 ALONE_SHARE = 0.25
 CRISIS_SHARE = 0.4
 # ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
@@ -382,8 +388,12 @@ class Index:
             if len(parts) > 1:
                 sentences = space.vectors_of([self._reader.read(part, memo) for part in parts])
         told = [float(urgent_model.probabilities(v)[1]) for v in sentences] if urgent_model else []
+        # a sentence is urgent when both models say so: its urgency, and the answer model's
+        # weight on crisis steps for it (see SENTENCE_SHARE)
+        sure = any(u >= URGENT_SURE and float(answer.probabilities(v)[self._crisis_classes].sum())
+                   >= SENTENCE_SHARE for u, v in zip(told, sentences, strict=True))
         urgent = (rule is not None and rule.urgent) or (
-            (self._urgent(urgency, whole) or any(u >= URGENT_SURE for u in told))
+            (self._urgent(urgency, whole) or sure)
             and not self.asked_calmly(text, reading))
         # which crisis step, or which step of the rule's topic: any sentence may tell
         every = [whole]
