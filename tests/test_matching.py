@@ -476,7 +476,6 @@ def test_every_calm_example_names_a_step_of_ours_or_other(world: Any) -> None:
     assert named <= {e.step for e in world.index.entries}
 
 
-
 def test_every_urgent_example_names_a_crisis_topic_or_step(world: Any) -> None:
     # a misspelt key would teach nothing at all
     crisis = [e for e in world.index.entries if e.crisis]
@@ -494,6 +493,7 @@ def test_an_urgent_example_under_a_crisis_step_teaches_that_step() -> None:
     toy = Index.build((*TOY, cpr, baby), examples)
     match = toy.match("малыш посинел, не дышит")
     assert match.crisis and match.step == "crisis.cpr_baby", match
+
 
 # -- training and the cache ----------------------------------------------------------------
 

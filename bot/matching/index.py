@@ -249,16 +249,14 @@ class Index:
         by_step = {e.step: e for e in self._entries}
         # Urgent examples teach the answer model too: as the crisis step they are listed
         # under, or as the first crisis step of the topic they are listed under.
-        urgent_steps: dict[str, str] = {}
-        for key in examples.urgent:
-            named = by_step.get(key)
-            if named is not None and named.crisis:
-                urgent_steps[key] = key
-            elif self._crisis_by_topic.get(key):
-                urgent_steps[key] = self._crisis_by_topic[key][0]
+        urgent_steps: set[str] = set()
         for key, texts in examples.urgent.items():
-            if key in urgent_steps:
-                labelled += [(urgent_steps[key], "", t) for t in texts]
+            named = by_step.get(key)
+            taught = key if named is not None and named.crisis else next(
+                iter(self._crisis_by_topic.get(key, ())), None)
+            if taught is not None:
+                urgent_steps.add(taught)
+                labelled += [(taught, "", t) for t in texts]
         # Calm examples teach the answer model the step they name; a crisis step's, as its twin.
         calm_only: list[str] = []  # the urgency model's only
         for step, texts in examples.calm.items():
@@ -279,7 +277,7 @@ class Index:
         # the ambulance" is mostly asked calmly; urgent asks for it are in the examples.
         crisis_steps = {e.step for e in self._entries
                         if e.crisis and "emergency_numbers" not in e.topics}
-        urgent_labels = crisis_steps | set(urgent_steps.values())
+        urgent_labels = crisis_steps | urgent_steps
 
         urgent = [label in crisis_steps or (label in urgent_labels and lang == "")
                   for label, lang, _ in labelled]
@@ -389,16 +387,20 @@ class Index:
                 sentences = space.vectors_of([self._reader.read(part, memo) for part in parts])
         told = [float(urgent_model.probabilities(v)[1]) for v in sentences] if urgent_model else []
         # a sentence is urgent when both models say so: its urgency, and the answer model's
-        # weight on crisis steps for it (see SENTENCE_SHARE)
-        sure = any(u >= URGENT_SURE and float(answer.probabilities(v)[self._crisis_classes].sum())
-                   >= SENTENCE_SHARE for u, v in zip(told, sentences, strict=True))
+        # weight on crisis steps for it (see SENTENCE_SHARE). Its answer probabilities are
+        # worked out here only for a sentence that may be urgent, and kept for below.
+        heard = [answer.probabilities(v) if u >= URGENT_SURE else None
+                 for u, v in zip(told, sentences, strict=True)]
+        sure = any(p is not None and float(p[self._crisis_classes].sum()) >= SENTENCE_SHARE
+                   for p in heard)
         urgent = (rule is not None and rule.urgent) or (
             (self._urgent(urgency, whole) or sure)
             and not self.asked_calmly(text, reading))
         # which crisis step, or which step of the rule's topic: any sentence may tell
         every = [whole]
         if urgent or rule is not None:
-            every += [answer.probabilities(v) for v in sentences]
+            every += [answer.probabilities(v) if p is None else p
+                      for p, v in zip(heard, sentences, strict=True)]
         if urgent and self._crisis_by_topic:
             return Match(self._crisis_step(every, rule), max(urgency, *told, 0.5), True, ())
         if rule is not None:  # not urgent, but the topic is decided: its best step
@@ -451,7 +453,7 @@ class Index:
                 if weight > mass:
                     topic, mass = name, weight
         wanted = set(self._crisis_by_topic.get(topic, ())) if topic else set()
-        step = self._best_of(probabilities, lambda e: e.step in wanted) if wanted else None
+        step = self._best_of(probabilities, lambda e: e.step in wanted)
         if step is None:
             step = self._best_of(probabilities, lambda e: e.crisis)
         if step is None:  # the answer model knows no crisis step: the first one
