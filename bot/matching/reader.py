@@ -172,6 +172,7 @@ class Reader:
         "_content_keys",
         "_content_list",
         "_vocab_by_len",
+        "_pools",
         "_synonyms",
         "_word_cache",
         "_surface",
@@ -184,6 +185,7 @@ class Reader:
     _content_keys: frozenset[str]  # keys of the content's words, function words aside
     _content_list: tuple[str, ...]  # the same, in reading order (for state())
     _vocab_by_len: dict[tuple[str, int], list[str]]  # keys by first letter and length
+    _pools: dict[tuple[str, int], tuple[str, ...]]  # _fuzzy's candidates, made once per kind
     _synonyms: dict[str, list[tuple[tuple[frozenset[str], ...], tuple[Token, ...]]]]
     _word_cache: dict[str, tuple[str, ...]]  # "lang:word" of the content -> its keys
     _surface: frozenset[str]
@@ -262,6 +264,7 @@ class Reader:
         for key in content:
             by_len[key[0], len(key)].append(key)
         self._vocab_by_len = dict(by_len)
+        self._pools = {}
         self._surface = frozenset(self._word_cache)
         # Plain words of the content and the function words: what a run of letters typed
         # without spaces is cut into ("гденайтитест" -> где найти тест).
@@ -399,12 +402,14 @@ class Reader:
             # a slip in the first letter is rare; bucketing by it keeps noise and time down.
             # A short word is one slip from its neighbours, never two: "уметь" is not
             # "умереть", nor "гинуть" "загинути".
-            reach = 1 if len(key) <= SHORT_KEY else 2
-            pool = [
-                k
-                for size in range(len(key) - reach, len(key) + reach + 1)
-                for k in self._vocab_by_len.get((key[0], size), ())
-            ]
+            pool = self._pools.get((key[0], len(key)))
+            if pool is None:  # gathered once: a long message has dozens of unknown words
+                reach = 1 if len(key) <= SHORT_KEY else 2
+                pool = self._pools[key[0], len(key)] = tuple(
+                    k
+                    for size in range(len(key) - reach, len(key) + reach + 1)
+                    for k in self._vocab_by_len.get((key[0], size), ())
+                )
             for hit, score, _ in process.extract(
                 key, pool, scorer=fuzz.ratio, score_cutoff=cutoff, limit=2
             ):
