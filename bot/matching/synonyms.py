@@ -313,6 +313,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "id",
         "ксива",
         "айди",
+        # Romanian (Moldova): the identity card
+        "buletin",
+        "buletinul",
     ),
     "скорая помощь": (
         "скорая",
