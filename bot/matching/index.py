@@ -422,10 +422,11 @@ class Index:
         if urgency >= URGENT_SURE:
             return True
         share = float(p[self._crisis_classes].sum())
-        if urgency >= URGENT_ALONE:
-            return share >= ALONE_SHARE
-        # "домашка, помогите" is a cry for help with homework: NOT_OURS is never urgent here
+        # "домашка, помогите" is a cry for help with homework, "an overdose of coffee lol" a
+        # joke: where the answer model's best guess is NOT_OURS, only URGENT_SURE is urgent
         not_ours = self._class_entry[int(np.argmax(p))] is None
+        if urgency >= URGENT_ALONE:
+            return share >= ALONE_SHARE and not not_ours
         return not not_ours and share >= CRISIS_SHARE
 
     def _best_of(self, probabilities: Sequence[np.ndarray], accept: Any) -> str | None:

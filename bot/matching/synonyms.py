@@ -316,6 +316,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         # Romanian (Moldova): the identity card
         "buletin",
         "buletinul",
+        # Kazakhstan, Kyrgyzstan: the identity card
+        "удостоверение",
+        "удостоверения",
+        "удостоверение личности",
     ),
     "скорая помощь": (
         "скорая",
