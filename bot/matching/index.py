@@ -60,15 +60,19 @@ RUNNER_UP = 0.02
 # Session 6 replayed the decision over all sets (4,143 questions, 481 urgent): the shares
 # 0.25 and 0.4 (were 0.15 and 0.3) flag the same urgent messages (all but 9) and 59 calm
 # ones instead of 64; every higher bar missed more urgent ones.
+# Session 14 (8,935 questions, 1,180 urgent): URGENT_ALONE 0.3 -> 0.4 with ALONE_SHARE
+# 0.25 -> 0.2 flags one more urgent message ("gave naloxone, he came round, now he is
+# nodding off again": urgency 0.48, crisis share 0.24) and two fewer calm ones; ALONE_SHARE
+# 0.2 alone cost two more false crises, and 0.15 five.
 URGENT_SURE = 0.7
-URGENT_ALONE = 0.3
+URGENT_ALONE = 0.4
 # A sentence of a story is urgent from URGENT_SURE only if the answer model, too, puts this
 # much of its probability for that sentence on crisis steps. On all 7,140 questions of
 # session 12 a sentence alone made 19 messages crises, 18 of them calm ("after he told me
 # he's positive", "is it abuse if he takes my phone?"). The urgent one (a rape by police an
 # hour ago) had 0.98 there; 15 of the calm ones had 0.77 or less.
 SENTENCE_SHARE = 0.8
-ALONE_SHARE = 0.25
+ALONE_SHARE = 0.2
 CRISIS_SHARE = 0.4
 # ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
 # sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
