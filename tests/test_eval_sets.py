@@ -28,7 +28,9 @@ MEASURES = {"devset.yaml": 1, "blind5": 5, "blind6": 5, "blind7": 5, "blind8": 5
             "blind10": 5, "blind11": 5, "blind12": 5,
             "blind13": 5, "blind14": 5, "blind15": 5, "blind16": 5, "blind17": 5,
             "blind18": 5, "blind19": 5, "blind20": 5, "blind21": 5, "blind22": 5,
-            "blind23": 5, "blind24": 5, "blind25": 5, "blind26": 5, "blind27": 5, "blind28": 5, "blind29": 5, "blind30": 5, "blind31": 5, "blind32": 5, "blind33": 5, "blind34": 5}
+            "blind23": 5, "blind24": 5, "blind25": 5, "blind26": 5, "blind27": 5,
+            "blind28": 5, "blind29": 5, "blind30": 5, "blind31": 5, "blind32": 5,
+            "blind33": 5, "blind34": 5}
 
 
 def _questions(name: str) -> list[dict[str, Any]]:
