@@ -464,6 +464,17 @@ def test_every_safety_net_rule_fires_and_holds_back_as_its_examples_say(
         assert fired is None or (fired.topics, fired.urgent) != this, text
 
 
+def test_shared_words_are_all_used_and_an_unknown_one_is_an_error() -> None:
+    from bot.matching.index import _with_words
+
+    net = (DATA / "safety_net.yaml").read_text(encoding="utf-8")
+    words = yaml.safe_load(net)["words"]
+    assert all(net.count("{{" + name + "}}") >= 2 for name in words), "a shared part is shared"
+    assert _with_words(["a {{x}} b"], {"x": "y|z"}) == ["a y|z b"]
+    with pytest.raises(ValueError, match="nope"):
+        _with_words(["(?=.*{{nope}})"], words)
+
+
 def test_the_examples_and_the_rules_are_few_and_in_data_files() -> None:
     examples = yaml.safe_load((DATA / "crisis_examples.yaml").read_text(encoding="utf-8"))
     assert set(examples) == {"urgent", "calm"}

@@ -188,20 +188,35 @@ def _data(name: str) -> Any:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+_SHARED = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _with_words(patterns: Iterable[str], words: Mapping[str, str]) -> list[str]:
+    """The patterns with each `{{name}}` replaced by the shared text under that name."""
+    def shared(found: re.Match[str]) -> str:
+        if found[1] not in words:
+            raise ValueError(f"safety_net.yaml: a pattern uses {found[0]}, which `words` "
+                             "does not define")
+        return words[found[1]]
+    return [_SHARED.sub(shared, p) for p in patterns]
+
+
 def shipped_examples() -> Examples:
     """The examples and safety net that ship with the code (bot/matching/data/)."""
     crisis = _data("crisis_examples.yaml")
+    net = _data("safety_net.yaml")
+    words = {str(k): str(v) for k, v in (net.get("words") or {}).items()}
     rules = tuple(
         Rule(
             topics=frozenset(str(t) for t in rule.get("topics") or ()),
             urgent=bool(rule.get("urgent")),
-            skeleton=Patterns.of(rule.get("patterns") or ()),
-            english=Patterns.of(rule.get("english") or ()),
+            skeleton=Patterns.of(_with_words(rule.get("patterns") or (), words)),
+            english=Patterns.of(_with_words(rule.get("english") or (), words)),
             must_fire=tuple(rule.get("must_fire") or ()),
             must_not_fire=tuple(rule.get("must_not_fire") or ()),
             calm=bool(rule.get("calm")),
         )
-        for rule in _data("safety_net.yaml")["rules"]
+        for rule in net["rules"]
     )
     return Examples(
         not_ours=tuple(_data("not_ours.yaml")["examples"]),
