@@ -50,8 +50,8 @@ RUNNER_UP = 0.02
 # model's calibrated probability reaches
 # - URGENT_SURE: on its own word;
 # - URGENT_ALONE (the whole message only): if the answer model, too, puts ALONE_SHARE of
-#   its probability on crisis steps. Alone, 0.3 flagged "do you save my number" and
-#   "what's for dinner";
+#   its probability on crisis steps and does not call it NOT_OURS. Alone, 0.3 flagged "do
+#   you save my number" and "what's for dinner";
 # - the model's recall-first threshold (the whole message only): if the answer model puts
 #   CRISIS_SHARE on crisis steps and does not call it NOT_OURS.
 # A sentence of a story is urgent only from URGENT_SURE: "I was afraid he would not wake
@@ -66,17 +66,17 @@ RUNNER_UP = 0.02
 # 0.2 alone cost two more false crises, and 0.15 five.
 URGENT_SURE = 0.7
 URGENT_ALONE = 0.4
+ALONE_SHARE = 0.2
+CRISIS_SHARE = 0.4
+# ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
+# sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
+CALM_SURE = 0.8
 # A sentence of a story is urgent from URGENT_SURE only if the answer model, too, puts this
 # much of its probability for that sentence on crisis steps. On all 7,140 questions of
 # session 12 a sentence alone made 19 messages crises, 18 of them calm ("after he told me
 # he's positive", "is it abuse if he takes my phone?"). The urgent one (a rape by police an
 # hour ago) had 0.98 there; 15 of the calm ones had 0.77 or less.
 SENTENCE_SHARE = 0.8
-ALONE_SHARE = 0.2
-CRISIS_SHARE = 0.4
-# ...unless the answer model is sure of a calm step ("bye!" is small talk, however much it
-# sounds like a farewell) and the urgency is below URGENT_SURE. The safety net still fires.
-CALM_SURE = 0.8
 # NOT_OURS declines a message only when it beats the best step by this much; a near tie
 # ("що таке ДКП і кому її варто пити?": NOT_OURS 0.41, PrEP 0.38) is answered as its band
 # says. On all tuning sets: top-3 0.943 -> 0.946, off-topic declined unchanged (0.933).
